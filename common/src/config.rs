@@ -1,0 +1,315 @@
+//! The config file: one TOML file for all tools, found by `--config`, then
+//! `$VAULTLESS_CONFIG`, then `$XDG_CONFIG_HOME/vaultless/config.toml`, then
+//! `/etc/vaultless/config.toml`. Unknown keys are errors naming the key and the file,
+//! because a misspelt `bound_*` list would otherwise silently bind nothing.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::duration::Dur;
+use crate::error::{Error, Result};
+
+/// The longest `max_skew` allowed: a SigV4 signature is good for 15 minutes anyway.
+pub const MAX_SKEW_LIMIT: Duration = Duration::from_secs(15 * 60);
+pub const DEFAULT_MAX_SKEW: Duration = Duration::from_secs(5 * 60);
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub login: Login,
+    #[serde(default)]
+    pub roles: BTreeMap<String, Role>,
+    #[serde(default)]
+    pub creds: BTreeMap<String, CredsProfile>,
+    #[serde(default)]
+    pub broker: Broker,
+    #[serde(default)]
+    pub ledger: Ledger,
+}
+
+/// `[login]`: how verify-login checks proofs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// Proofs must carry this `X-Vault-AWS-IAM-Server-ID`, signed.
+    pub server_id: Option<String>,
+    /// Must be written out as `false` to accept proofs without a server ID.
+    pub require_server_id: Option<bool>,
+    pub max_skew: Option<Dur>,
+    /// Send every proof here (Host kept) instead of to the host the proof names.
+    pub sts_endpoint: Option<String>,
+    /// Hosts accepted in proof URLs beyond the real STS endpoints.
+    #[serde(default)]
+    pub allowed_sts_hosts: Vec<String>,
+    /// Total time for one STS call, retries included.
+    pub timeout: Option<Dur>,
+}
+
+impl Login {
+    pub fn max_skew(&self) -> Duration {
+        self.max_skew.map_or(DEFAULT_MAX_SKEW, |d| d.0)
+    }
+    pub fn timeout(&self) -> Duration {
+        self.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0)
+    }
+}
+
+/// `[roles.NAME]`: who may log in as NAME, and what they may then do.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Role {
+    #[serde(default)]
+    pub bound_account_ids: Vec<String>,
+    #[serde(default)]
+    pub bound_principal_arns: Vec<String>,
+    #[serde(default)]
+    pub bound_role_names: Vec<String>,
+    #[serde(default)]
+    pub bound_user_ids: Vec<String>,
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    #[serde(default)]
+    pub creds: Vec<String>,
+    pub max_ttl: Option<Dur>,
+}
+
+/// `[creds.NAME]`: a mint-creds profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredsProfile {
+    #[serde(rename = "type")]
+    pub kind: CredsType,
+    pub role_arn: Option<String>,
+    #[serde(default)]
+    pub role_arns: Vec<String>,
+    pub policy_document: Option<String>,
+    #[serde(default)]
+    pub policy_arns: Vec<String>,
+    #[serde(default)]
+    pub session_tags: BTreeMap<String, String>,
+    pub external_id: Option<String>,
+    pub mfa_serial_number: Option<String>,
+    pub user_path: Option<String>,
+    pub permissions_boundary_arn: Option<String>,
+    #[serde(default)]
+    pub iam_groups: Vec<String>,
+    pub default_ttl: Option<Dur>,
+    pub max_ttl: Option<Dur>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredsType {
+    AssumedRole,
+    FederationToken,
+    SessionToken,
+    IamUser,
+}
+
+/// `[broker]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Broker {
+    #[serde(default)]
+    pub require_identity: bool,
+}
+
+/// `[ledger]`
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ledger {
+    pub path: Option<String>,
+    pub pending_grace: Option<Dur>,
+}
+
+/// A config together with the file it came from (if any), for messages.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub config: Config,
+    pub path: Option<PathBuf>,
+}
+
+impl Loaded {
+    /// "in FILE" for messages, or "(no config file)" when defaults are in use.
+    pub fn origin(&self) -> String {
+        match &self.path {
+            Some(p) => format!("in {}", p.display()),
+            None => "(no config file was found)".to_string(),
+        }
+    }
+}
+
+/// Where the config is looked for when neither `--config` nor `$VAULTLESS_CONFIG`
+/// names it (clap folds the variable into `--config`), in order.
+pub fn search_path() -> Vec<(PathBuf, bool)> {
+    let mut out = Vec::new();
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")));
+    if let Some(dir) = xdg {
+        out.push((dir.join("vaultless/config.toml"), false));
+    }
+    out.push((PathBuf::from("/etc/vaultless/config.toml"), false));
+    out
+}
+
+/// Loads the config: `explicit` (from `--config`) must exist; otherwise the first file
+/// of [`search_path`] that exists, or defaults when none does.
+pub fn load(explicit: Option<&Path>) -> Result<Loaded> {
+    let candidates = match explicit {
+        Some(p) => vec![(p.to_path_buf(), true)],
+        None => search_path(),
+    };
+    for (path, required) in candidates {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                let config = parse(&text, &path)?;
+                return Ok(Loaded { config, path: Some(path) });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
+            Err(e) => {
+                return Err(Error::config(format!("cannot read config file {}: {e}", path.display()))
+                    .hint("pass --config FILE, or set VAULTLESS_CONFIG to a readable file"));
+            }
+        }
+    }
+    Ok(Loaded::default())
+}
+
+/// Parses and checks a config file's text; `path` is only for messages.
+pub fn parse(text: &str, path: &Path) -> Result<Config> {
+    let config: Config = toml::from_str(text).map_err(|e| {
+        let detail = e.message().to_string();
+        let place = e
+            .span()
+            .map(|span| {
+                let line = text[..span.start].matches('\n').count() + 1;
+                format!(" at line {line}")
+            })
+            .unwrap_or_default();
+        Error::config(format!("{}{place}: {detail}", path.display()))
+            .hint("see the CONFIG section of the man page for the keys each table takes")
+    })?;
+    check(&config, path)?;
+    Ok(config)
+}
+
+fn check(config: &Config, path: &Path) -> Result<()> {
+    let skew = config.login.max_skew();
+    if skew > MAX_SKEW_LIMIT {
+        return Err(Error::config(format!(
+            "max_skew must be at most 15m (got {}) in {}",
+            Dur(skew),
+            path.display()
+        )));
+    }
+    if config.login.timeout() == Duration::ZERO {
+        return Err(Error::config(format!("[login] timeout must be more than 0s in {}", path.display())));
+    }
+    if let Some(id) = &config.login.server_id
+        && (id.is_empty() || id.chars().any(|c| c.is_control()))
+    {
+        return Err(Error::config(format!(
+            "[login] server_id must be non-empty printable text in {}",
+            path.display()
+        )));
+    }
+    for (name, role) in &config.roles {
+        for arn in &role.bound_principal_arns {
+            if !arn.starts_with("arn:") {
+                return Err(Error::config(format!(
+                    "[roles.{name}] bound_principal_arns: `{arn}` is not an ARN in {}",
+                    path.display()
+                ))
+                .hint("write the full ARN, e.g. arn:aws:iam::123456789012:role/ci-*"));
+            }
+        }
+        for id in &role.bound_account_ids {
+            if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::config(format!(
+                    "[roles.{name}] bound_account_ids: `{id}` is not a 12-digit account id in {}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> &'static Path {
+        Path::new("/etc/vaultless/config.toml")
+    }
+
+    #[test]
+    fn full_example_parses() {
+        let text = r#"
+[login]
+server_id = "broker.example.com"
+max_skew = "5m"
+sts_endpoint = "https://sts.amazonaws.com"
+allowed_sts_hosts = []
+
+[roles.ci]
+bound_account_ids = ["123456789012"]
+bound_principal_arns = ["arn:aws:iam::123456789012:role/ci-*"]
+secrets = ["ci/*"]
+creds = ["deployer"]
+max_ttl = "1h"
+
+[creds.deployer]
+type = "assumed_role"
+role_arn = "arn:aws:iam::123456789012:role/deployer"
+default_ttl = "15m"
+
+[broker]
+require_identity = true
+
+[ledger]
+path = "~/.local/state/vaultless/leases.db"
+pending_grace = "5m"
+"#;
+        let c = parse(text, p()).unwrap();
+        assert_eq!(c.login.server_id.as_deref(), Some("broker.example.com"));
+        assert_eq!(c.roles["ci"].max_ttl.unwrap().0, Duration::from_secs(3600));
+        assert_eq!(c.creds["deployer"].kind, CredsType::AssumedRole);
+        assert!(c.broker.require_identity);
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_file() {
+        let err = parse("[login]\nserverid = \"x\"\n", p()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("serverid"), "{text}");
+        assert!(text.contains("/etc/vaultless/config.toml"), "{text}");
+        assert!(text.contains("line 2"), "{text}");
+        assert_eq!(err.code(), crate::ExitCode::Config);
+    }
+
+    #[test]
+    fn skew_over_fifteen_minutes_is_refused() {
+        let err = parse("[login]\nmax_skew = \"20m\"\n", p()).unwrap_err();
+        assert_eq!(err.to_string(), "max_skew must be at most 15m (got 20m) in /etc/vaultless/config.toml");
+    }
+
+    #[test]
+    fn bad_duration_is_a_config_error() {
+        let err = parse("[login]\nmax_skew = \"soon\"\n", p()).unwrap_err();
+        assert!(err.to_string().contains("not a duration"), "{err}");
+    }
+
+    #[test]
+    fn explicit_missing_file_is_an_error() {
+        let err = load(Some(Path::new("/nonexistent/vaultless.toml"))).unwrap_err();
+        assert_eq!(err.code(), crate::ExitCode::Config);
+    }
+}

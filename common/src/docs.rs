@@ -1,0 +1,123 @@
+//! The JSON documents the tools pass to one another. These shapes are the contract of
+//! DESIGN.md: fields may be added, never renamed. Inputs that a typo could change the
+//! meaning of (login proofs) reject unknown fields.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// What a proof may ask the broker-side tools for (`{"secret_id": "ci/db"}`). Not covered
+/// by the signature: it only chooses among what the login role's grants allow.
+pub type Request = Map<String, Value>;
+
+/// A login proof in Vault's `aws` auth (iam) login payload shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VaultProof {
+    pub iam_http_request_method: String,
+    /// base64 of the signed URL
+    pub iam_request_url: String,
+    /// base64 of the signed body
+    pub iam_request_body: String,
+    /// base64 of a JSON object of header name to a list of values (or one value)
+    pub iam_request_headers: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Request>,
+}
+
+/// A Kubernetes client-go `ExecCredential`, as `aws eks get-token` prints it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecCredential {
+    pub kind: String,
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    #[serde(default)]
+    pub spec: Map<String, Value>,
+    pub status: ExecCredentialStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Request>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecCredentialStatus {
+    #[serde(rename = "expirationTimestamp")]
+    pub expiration_timestamp: String,
+    /// `k8s-aws-v1.` + unpadded base64url of a presigned GetCallerIdentity URL
+    pub token: String,
+}
+
+/// An Akeyless AWS IAM auth proof.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AkeylessProof {
+    /// base64 of a JSON object with the base64 `sts_request_*` fields
+    pub cloud_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Request>,
+}
+
+/// The inner document of an Akeyless `cloud_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AkeylessCloudId {
+    pub sts_request_method: String,
+    pub sts_request_url: String,
+    pub sts_request_body: String,
+    pub sts_request_headers: String,
+}
+
+/// Who STS says the caller is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub account_id: String,
+    /// The ARN exactly as STS returned it.
+    pub arn: String,
+    /// The IAM ARN of the principal: an assumed role becomes its role's ARN.
+    pub canonical_arn: String,
+    pub user_id: String,
+    /// `user`, `assumed-role` or `role`
+    pub principal_type: String,
+    /// The user or role name (friendly name).
+    pub principal_name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+}
+
+/// verify-login's output: a verified identity and the login role it matched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerifiedIdentity {
+    pub identity: Identity,
+    pub role: String,
+    /// RFC 3339 UTC time of verification.
+    pub verified_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<Request>,
+}
+
+/// One refused item of a batch, on stdout in the item's place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorLine {
+    pub error: ErrorBody,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    /// The exit code this failure alone would have given.
+    pub code: u8,
+    pub message: String,
+}
+
+impl ErrorLine {
+    pub fn new(code: crate::ExitCode, message: impl Into<String>) -> Self {
+        ErrorLine { error: ErrorBody { code: code as u8, message: message.into() } }
+    }
+}

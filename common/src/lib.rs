@@ -1,0 +1,15 @@
+//! Pieces shared by two or more vaultless tools: the JSON documents they pass to one
+//! another, the error type and its exit codes, the config file, shared command-line
+//! flags, stdout handling and (behind the `aws` feature) AWS client setup.
+
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod cli;
+pub mod config;
+pub mod docs;
+pub mod duration;
+pub mod error;
+pub mod output;
+pub mod proof;
+
+pub use error::{Error, ExitCode, Result};
