@@ -25,7 +25,7 @@ const IMDS_TIMEOUT: Duration = Duration::from_millis(1000);
 pub const CREDENTIAL_SOURCES: &str = "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws/{config,credentials}, \
 AWS_WEB_IDENTITY_TOKEN_FILE, the ECS/container endpoint, credential_process, and EC2 instance metadata";
 
-fn http_client() -> aws_smithy_http_client::SharedHttpClient {
+fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https()
@@ -45,8 +45,7 @@ pub async fn sdk_config(region: &str) -> SdkConfig {
     let http = http_client();
     let provider_config = ProviderConfig::default()
         .with_http_client(http.clone())
-        .with_region(Some(region.clone()))
-        .with_timeout_config(timeouts());
+        .with_region(Some(region.clone()));
     let imds = aws_config::imds::Client::builder()
         .configure(&provider_config)
         .connect_timeout(IMDS_TIMEOUT)

@@ -28,3 +28,25 @@ pub fn log(enabled: bool, tool: &str, text: std::fmt::Arguments<'_>) {
         crate::output::stderr(&format!("{tool}: {text}\n"));
     }
 }
+
+/// Parses the command line like `T::parse()`, but with DESIGN's exit codes: a usage
+/// error exits 64 (clap's own default is 2), `--help` and `--version` exit 0.
+pub fn parse<T: clap::Parser>() -> T {
+    match T::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            let code = if e.use_stderr() { crate::ExitCode::Usage } else { crate::ExitCode::Ok };
+            std::process::exit(code as i32);
+        }
+    }
+}
+
+/// Runs a tool's `run` and turns its result into the process exit code, reporting any
+/// error on stderr in the one house format.
+pub fn finish(tool: &str, result: anyhow::Result<crate::ExitCode>) -> std::process::ExitCode {
+    match result {
+        Ok(code) => code.into(),
+        Err(e) => crate::error::report(tool, &e).into(),
+    }
+}

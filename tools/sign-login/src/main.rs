@@ -1,1 +1,6 @@
-fn main() {}
+//! sign-login: print a signed sts:GetCallerIdentity request as a login proof.
+
+fn main() -> std::process::ExitCode {
+    let cli = common::cli::parse::<sign_login::cli::Cli>();
+    common::cli::finish("sign-login", sign_login::run(cli))
+}

@@ -1,0 +1,69 @@
+//! sign-login's command line.
+
+use clap::{Parser, ValueEnum};
+use common::cli::CommonArgs;
+
+/// Sign an sts:GetCallerIdentity request with this machine's AWS identity and print it
+/// as a login proof. Nothing is sent.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sign-login",
+    version,
+    about = "Sign an sts:GetCallerIdentity request as a login proof, without sending it",
+    long_about = "Sign an sts:GetCallerIdentity request with this machine's AWS credentials and print it on \
+stdout as a login proof. Nothing is sent anywhere: the proof is handed to whoever verifies it \
+(verify-login, HashiCorp Vault's aws auth method, Akeyless, or a Kubernetes API server) over any pipe.\n\n\
+Credentials come from the standard AWS chain: environment variables, AWS_PROFILE and the shared \
+config and credentials files, web identity (AWS_WEB_IDENTITY_TOKEN_FILE, as CI systems provide it), \
+the ECS/container endpoint, credential_process, and EC2 instance metadata.\n\n\
+The request is POST https://sts.amazonaws.com/ (region us-east-1), or the regional endpoint \
+https://sts.REGION.amazonaws.com/ with --region, or the endpoint in AWS_ENDPOINT_URL_STS or \
+AWS_ENDPOINT_URL when set. The proof is good for as long as the verifier's clock skew allows \
+(15 minutes at most); make a fresh one for every login."
+)]
+pub struct Cli {
+    /// Bind the proof to this server: adds a signed X-Vault-AWS-IAM-Server-ID header
+    /// [default: [login] server_id of the config file, if any]
+    #[arg(long, value_name = "ID", env = "VAULTLESS_SERVER_ID")]
+    pub server_id: Option<String>,
+
+    /// Login role to ask for (the verifier uses the principal's name when none is given)
+    #[arg(long, value_name = "NAME")]
+    pub role: Option<String>,
+
+    /// Sign for the regional STS endpoint of REGION instead of the global one
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// Proof format: vault (Vault's login payload), eks (a Kubernetes ExecCredential, as
+    /// `aws eks get-token` prints), akeyless (an Akeyless cloud_id)
+    #[arg(long, value_enum, default_value_t = OutputFormat::Vault, value_name = "FORMAT")]
+    pub format: OutputFormat,
+
+    /// EKS cluster name to sign into the token's x-k8s-aws-id header (with --format eks)
+    /// [default: the server ID]
+    #[arg(long, value_name = "NAME")]
+    pub cluster: Option<String>,
+
+    /// Add KEY=VALUE to the proof's unsigned `request` object, which tells a broker what
+    /// to fetch or mint (e.g. secret_id=ci/db, creds=deployer); repeatable
+    #[arg(long = "request", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub request: Vec<(String, String)>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Vault,
+    Eks,
+    Akeyless,
+}
+
+fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}

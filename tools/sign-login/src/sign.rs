@@ -1,0 +1,212 @@
+//! Building and signing the GetCallerIdentity request with aws-sigv4.
+
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign};
+use aws_sigv4::sign::v4;
+use common::proof::{EKS_CLUSTER_HEADER, SERVER_ID_HEADER, SignedRequest};
+use common::{Error, Result};
+
+pub const BODY: &str = "Action=GetCallerIdentity&Version=2011-06-15";
+const CONTENT_TYPE: &str = "application/x-www-form-urlencoded; charset=utf-8";
+/// What `aws eks get-token` uses; the verifier bounds it at 900.
+const PRESIGN_EXPIRES: Duration = Duration::from_secs(60);
+
+/// Where the request is signed for.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Base URL, ending in `/`.
+    pub url: String,
+    /// The Host header value (authority of the URL).
+    pub host: String,
+    /// The region of the signature's credential scope.
+    pub region: String,
+}
+
+fn valid_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl Target {
+    /// The global endpoint, the regional one with `--region`, or an endpoint override
+    /// from `AWS_ENDPOINT_URL_STS` / `AWS_ENDPOINT_URL`.
+    pub fn resolve(region: Option<&str>) -> Result<Target> {
+        if let Some(r) = region
+            && !valid_region(r)
+        {
+            return Err(Error::usage(format!("--region: `{r}` is not an AWS region name")).hint("e.g. --region eu-west-1"));
+        }
+        let override_url = ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()).map(|v| (*k, v)));
+        let signing_region = region.unwrap_or("us-east-1").to_string();
+        let (url, host) = match override_url {
+            Some((var, url)) => {
+                let uri: http::Uri = url
+                    .parse()
+                    .map_err(|e| Error::usage(format!("{var}: `{url}` is not a URL ({e})")))?;
+                let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+                    return Err(Error::usage(format!("{var}: `{url}` needs a scheme and a host")));
+                };
+                let path = uri.path().trim_end_matches('/');
+                (format!("{scheme}://{authority}{path}/"), authority.to_string())
+            }
+            None => {
+                let host = match region {
+                    Some(r) if r.starts_with("cn-") => format!("sts.{r}.amazonaws.com.cn"),
+                    Some(r) => format!("sts.{r}.amazonaws.com"),
+                    None => "sts.amazonaws.com".to_string(),
+                };
+                (format!("https://{host}/"), host)
+            }
+        };
+        Ok(Target { url, host, region: signing_region })
+    }
+}
+
+fn signed(
+    req: &mut http::Request<String>,
+    creds: &Credentials,
+    region: &str,
+    settings: SigningSettings,
+    now: SystemTime,
+) -> Result<()> {
+    let identity: aws_smithy_runtime_api::client::identity::Identity = creds.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name("sts")
+        .time(now)
+        .settings(settings)
+        .build()
+        .map_err(|e| Error::internal(format!("signing parameters: {e}")))?
+        .into();
+    let uri = req.uri().to_string();
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+        .collect();
+    let signable = SignableRequest::new(
+        req.method().as_str(),
+        &uri,
+        headers.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        SignableBody::Bytes(req.body().as_bytes()),
+    )
+    .map_err(|e| Error::internal(format!("signing: {e}")))?;
+    let (instructions, _) = sign(signable, &params)
+        .map_err(|e| Error::internal(format!("signing: {e}")))?
+        .into_parts();
+    instructions.apply_to_request_http1x(req);
+    Ok(())
+}
+
+fn header_err(e: impl std::fmt::Display) -> Error {
+    Error::usage(format!("header value not allowed in an HTTP header: {e}"))
+}
+
+/// Signs `POST <url>` with the GetCallerIdentity body, as Vault and Akeyless expect.
+pub fn post(target: &Target, creds: &Credentials, server_id: Option<&str>, now: SystemTime) -> Result<SignedRequest> {
+    let mut builder = http::Request::builder()
+        .method("POST")
+        .uri(&target.url)
+        .header("Host", &target.host)
+        .header("Content-Type", CONTENT_TYPE);
+    if let Some(id) = server_id {
+        builder = builder.header(SERVER_ID_HEADER, id);
+    }
+    let mut req = builder.body(BODY.to_string()).map_err(header_err)?;
+    signed(&mut req, creds, &target.region, SigningSettings::default(), now)?;
+    // Header names as Go's http.Header and Vault's clients write them.
+    let headers = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (canonical_name(k.as_str()), vec![v.to_str().unwrap_or_default().to_string()]))
+        .collect();
+    Ok(SignedRequest { method: "POST".into(), url: target.url.clone(), headers, body: BODY.as_bytes().to_vec() })
+}
+
+/// Presigns `GET <url>?Action=GetCallerIdentity&Version=2011-06-15` with the cluster
+/// name in a signed `x-k8s-aws-id` header, as `aws eks get-token` does.
+pub fn presign(target: &Target, creds: &Credentials, cluster: &str, now: SystemTime) -> Result<String> {
+    let mut req = http::Request::builder()
+        .method("GET")
+        .uri(format!("{}?{BODY}", target.url))
+        .header("host", &target.host)
+        .header(EKS_CLUSTER_HEADER, cluster)
+        .body(String::new())
+        .map_err(header_err)?;
+    let mut settings = SigningSettings::default();
+    settings.signature_location = SignatureLocation::QueryParams;
+    settings.expires_in = Some(PRESIGN_EXPIRES);
+    signed(&mut req, creds, &target.region, settings, now)?;
+    Ok(req.uri().to_string())
+}
+
+/// `x-amz-date` → `X-Amz-Date`; the server ID header keeps its own spelling.
+fn canonical_name(name: &str) -> String {
+    if name.eq_ignore_ascii_case(SERVER_ID_HEADER) {
+        return SERVER_ID_HEADER.to_string();
+    }
+    name.split('-')
+        .map(|part| {
+            let mut c = part.chars();
+            match c.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions_are_checked() {
+        assert!(valid_region("us-east-1"));
+        assert!(valid_region("us-gov-west-1"));
+        assert!(valid_region("cn-north-1"));
+        for bad in ["", "useast1", "us-east", "US-EAST-1", "us-east-1.evil.com", "us-east-1/"] {
+            assert!(!valid_region(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn header_names_are_canonical() {
+        assert_eq!(canonical_name("x-amz-security-token"), "X-Amz-Security-Token");
+        assert_eq!(canonical_name("x-vault-aws-iam-server-id"), SERVER_ID_HEADER);
+        assert_eq!(canonical_name("authorization"), "Authorization");
+    }
+
+    #[test]
+    fn post_signs_host_server_id_and_token() {
+        let creds = Credentials::new("AKIDEXAMPLE", "secret", Some("token".into()), None, "test");
+        let target = Target { url: "https://sts.amazonaws.com/".into(), host: "sts.amazonaws.com".into(), region: "us-east-1".into() };
+        let req = post(&target, &creds, Some("broker"), SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)).unwrap();
+        let get = |n: &str| req.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v[0].clone());
+        let auth = get("Authorization").unwrap();
+        assert!(auth.contains("Credential=AKIDEXAMPLE/20270115/us-east-1/sts/aws4_request"), "{auth}");
+        assert!(auth.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-vault-aws-iam-server-id"), "{auth}");
+        assert_eq!(get("X-Amz-Date").as_deref(), Some("20270115T080000Z"));
+        assert_eq!(get("X-Amz-Security-Token").as_deref(), Some("token"));
+        assert!(!auth.contains("secret"));
+    }
+
+    #[test]
+    fn presign_puts_signature_in_query() {
+        let creds = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
+        let target = Target { url: "https://sts.us-west-2.amazonaws.com/".into(), host: "sts.us-west-2.amazonaws.com".into(), region: "us-west-2".into() };
+        let url = presign(&target, &creds, "prod", SystemTime::now()).unwrap();
+        assert!(url.starts_with("https://sts.us-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&"), "{url}");
+        assert!(url.contains("X-Amz-SignedHeaders=host%3Bx-k8s-aws-id"), "{url}");
+        assert!(url.contains("X-Amz-Expires=60"), "{url}");
+    }
+}
