@@ -76,23 +76,8 @@ pub async fn credentials(config: &SdkConfig) -> Result<Credentials> {
     provider.provide_credentials().await.map_err(|e| {
         let detail = match &e {
             CredentialsError::CredentialsNotLoaded(_) => "no AWS credentials were found".to_string(),
-            other => format!("could not load AWS credentials: {}", source_chain(other)),
+            other => format!("could not load AWS credentials: {}", crate::error::source_chain(other)),
         };
         Error::denied(detail).hint(format!("looked in {CREDENTIAL_SOURCES}"))
     })
-}
-
-/// An error and its causes on one line.
-pub fn source_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut next = err.source();
-    while let Some(e) = next {
-        let s = e.to_string();
-        if !out.contains(&s) {
-            out.push_str(": ");
-            out.push_str(&s);
-        }
-        next = e.source();
-    }
-    out
 }

@@ -252,3 +252,19 @@ mod tests {
         assert_eq!(ExitCode::Ok.worst(ExitCode::Unavailable), ExitCode::Unavailable);
     }
 }
+
+/// An error and its causes on one line, for errors from libraries whose `Display`
+/// shows only the outermost layer.
+pub fn source_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        let s = e.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        next = e.source();
+    }
+    out
+}

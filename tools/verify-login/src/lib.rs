@@ -1,1 +1,219 @@
+//! verify-login: reads login proofs on stdin, refuses anything that is not exactly a
+//! signed sts:GetCallerIdentity for this server, asks STS who signed the rest, and
+//! prints each verified identity with the login role it matched.
 
+pub mod answer;
+pub mod checks;
+pub mod cli;
+pub mod identity;
+pub mod sts;
+
+use std::io::Read;
+use std::sync::Arc;
+
+use anyhow::Context;
+use common::config::Loaded;
+use common::docs::{ErrorLine, VerifiedIdentity};
+use common::{Error, ExitCode, Result};
+
+use crate::checks::Policy;
+use crate::cli::Cli;
+use crate::sts::{Endpoint, Sts};
+
+pub const TOOL: &str = "verify-login";
+/// The most stdin read at once: a batch of tens of thousands of proofs.
+const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Everything needed to verify proofs, built once per run.
+pub struct Verifier {
+    policy: Policy,
+    sts: Sts,
+    loaded: Loaded,
+    verbose: bool,
+}
+
+impl Verifier {
+    /// Builds a verifier from the config, refusing configs that would verify unsafely.
+    pub fn new(loaded: Loaded, verbose: bool) -> Result<Verifier> {
+        let login = &loaded.config.login;
+        let origin = loaded.origin();
+        let server_id = login.server_id.clone();
+        if server_id.is_none() && login.require_server_id != Some(false) {
+            return Err(Error::config(format!("[login] server_id is not set {origin}")).hint(
+                "set server_id to the name clients sign for (sign-login --server-id), \
+or write require_server_id = false to accept proofs meant for any server",
+            ));
+        }
+        let endpoint = login.sts_endpoint.as_deref().map(|e| parse_endpoint(e, &origin)).transpose()?;
+        for host in &login.allowed_sts_hosts {
+            if host.is_empty() || host.contains(['/', ':', '@']) && !host.starts_with('[') {
+                return Err(Error::config(format!(
+                    "[login] allowed_sts_hosts: `{host}` must be a bare host name or address {origin}"
+                )));
+            }
+        }
+        let policy = Policy {
+            server_id,
+            max_skew: login.max_skew(),
+            allowed_hosts: login.allowed_sts_hosts.clone(),
+        };
+        let sts = Sts::new(endpoint, login.timeout());
+        Ok(Verifier { policy, sts, loaded, verbose })
+    }
+
+    /// Verifies one proof document, start to end.
+    pub async fn verify(&self, index: usize, doc: &[u8]) -> Result<VerifiedIdentity> {
+        if doc.len() > checks::MAX_PROOF_BYTES {
+            return Err(Error::bad_input(format!(
+                "proof is larger than {} KiB",
+                checks::MAX_PROOF_BYTES / 1024
+            )));
+        }
+        let decoded = common::proof::decode(doc)?;
+        let now = jiff::Timestamp::now();
+        let outgoing = checks::check(&decoded, &self.policy, now)?;
+        let (scheme, authority) = self.sts.destination(&outgoing);
+        common::cli::log(
+            self.verbose,
+            TOOL,
+            format_args!(
+                "proof {index}: {} proof for {}, sending to {scheme}://{authority}",
+                decoded.format.name(),
+                outgoing.authority
+            ),
+        );
+        let answer = self.sts.send(&outgoing).await?;
+        let caller = answer::parse(&answer.body, answer.content_type.as_deref(), outgoing.presigned)?;
+        let identity = identity::identity(&caller)?;
+        let role_name = decoded.role.clone().unwrap_or_else(|| identity.principal_name.clone());
+        let role = self.loaded.config.roles.get(&role_name).ok_or_else(|| {
+            Error::denied(format!("{} asked for login role `{role_name}`, which is not configured", identity.arn))
+                .hint(format!("add [roles.{role_name}] with bound_* lists {}", self.loaded.origin()))
+        })?;
+        identity::check_bindings(&identity, &role_name, role)?;
+        common::cli::log(self.verbose, TOOL, format_args!("proof {index}: {} verified as role {role_name}", identity.arn));
+        Ok(VerifiedIdentity {
+            identity,
+            role: role_name,
+            verified_at: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            request: decoded.extra,
+        })
+    }
+}
+
+fn parse_endpoint(text: &str, origin: &str) -> Result<Endpoint> {
+    let bad = |why: &str| {
+        Error::config(format!("[login] sts_endpoint `{text}` {why} {origin}"))
+            .hint("write it like https://sts.us-east-1.amazonaws.com (http only for a loopback address)")
+    };
+    let (scheme, rest) = text.split_once("://").ok_or_else(|| bad("is not a URL"))?;
+    let authority = rest.strip_suffix('/').unwrap_or(rest);
+    if authority.is_empty() || authority.contains(['/', '@', '?', '#']) {
+        return Err(bad("must be scheme://host[:port] with no path"));
+    }
+    let host = match authority.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    match scheme {
+        "https" => {}
+        "http" if checks::is_loopback(host) => {}
+        _ => return Err(bad("must be https (http only for a loopback address)")),
+    }
+    Ok(Endpoint { scheme: scheme.to_string(), authority: authority.to_string() })
+}
+
+/// Splits stdin into proof documents: one JSON document (even pretty-printed), or
+/// one per non-empty line.
+fn documents(input: &[u8]) -> Vec<&[u8]> {
+    let trimmed = input.trim_ascii();
+    if trimmed.is_empty() {
+        return Vec::new();
+    }
+    let lines: Vec<&[u8]> = trimmed.split(|b| *b == b'\n').map(|l| l.trim_ascii()).filter(|l| !l.is_empty()).collect();
+    if lines.len() > 1 && serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok() {
+        return vec![trimmed];
+    }
+    lines
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let loaded = cli.common.load_config()?;
+    let mut input = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut input)
+        .context("reading proofs from stdin")?;
+    if input.len() as u64 > MAX_INPUT_BYTES {
+        return Err(Error::bad_input(format!("stdin is larger than {} MiB", MAX_INPUT_BYTES >> 20))
+            .hint("send at most a few tens of thousands of proofs per run")
+            .into());
+    }
+    let verifier = Arc::new(Verifier::new(loaded, cli.common.verbose)?);
+    let docs: Vec<Vec<u8>> = documents(&input).into_iter().map(<[u8]>::to_vec).collect();
+    if docs.is_empty() {
+        return Err(Error::bad_input("no proof on stdin")
+            .hint("pipe a proof in: sign-login --server-id ID | verify-login")
+            .into());
+    }
+    let batch = docs.len() > 1;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let permits = Arc::new(tokio::sync::Semaphore::new(usize::from(cli.jobs)));
+        let mut tasks = Vec::with_capacity(docs.len());
+        for (i, doc) in docs.into_iter().enumerate() {
+            let verifier = verifier.clone();
+            let permits = permits.clone();
+            tasks.push(tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await.expect("semaphore is never closed");
+                verifier.verify(i + 1, &doc).await
+            }));
+        }
+        let mut worst = ExitCode::Ok;
+        for (i, task) in tasks.into_iter().enumerate() {
+            let result = task.await.context("a verification task failed")?;
+            match result {
+                Ok(identity) => common::output::json_line(&identity)?,
+                Err(e) if batch => {
+                    worst = worst.worst(e.code());
+                    let mut text = format!("{TOOL}: error: proof {}: {e}\n", i + 1);
+                    if let Some(h) = e.hint_text() {
+                        text.push_str(&format!("  hint: {h}\n"));
+                    }
+                    common::output::stderr(&text);
+                    common::output::json_line(&ErrorLine::new(e.code(), e.message()))?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(worst)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_split() {
+        assert_eq!(documents(b"  \n").len(), 0);
+        assert_eq!(documents(b"{\"a\":1}\n").len(), 1);
+        assert_eq!(documents(b"{\"a\":1}\n{\"b\":2}\n\n").len(), 2);
+        assert_eq!(documents(b"{\n  \"a\": 1\n}\n").len(), 1);
+        assert_eq!(documents(b"junk\n{\"b\":2}").len(), 2);
+    }
+
+    #[test]
+    fn endpoints() {
+        assert!(parse_endpoint("https://sts.amazonaws.com", "").is_ok());
+        assert!(parse_endpoint("http://127.0.0.1:5000/", "").is_ok());
+        assert!(parse_endpoint("http://example.com", "").is_err());
+        assert!(parse_endpoint("https://sts.amazonaws.com/path", "").is_err());
+        assert!(parse_endpoint("sts.amazonaws.com", "").is_err());
+    }
+}
