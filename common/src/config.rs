@@ -221,6 +221,14 @@ fn check(config: &Config, path: &Path) -> Result<()> {
         )));
     }
     for (name, role) in &config.roles {
+        // A role name alone binds nothing: any AWS account can create a role by that name.
+        if role.bound_account_ids.is_empty() && role.bound_principal_arns.is_empty() && role.bound_user_ids.is_empty() {
+            return Err(Error::config(format!(
+                "[roles.{name}] binds no principal: set bound_account_ids, bound_principal_arns or bound_user_ids in {}",
+                path.display()
+            ))
+            .hint("without one, any AWS principal in the world could log in as this role"));
+        }
         for arn in &role.bound_principal_arns {
             if !arn.starts_with("arn:") {
                 return Err(Error::config(format!(
@@ -299,6 +307,12 @@ pending_grace = "5m"
     fn skew_over_fifteen_minutes_is_refused() {
         let err = parse("[login]\nmax_skew = \"20m\"\n", p()).unwrap_err();
         assert_eq!(err.to_string(), "max_skew must be at most 15m (got 20m) in /etc/vaultless/config.toml");
+    }
+
+    #[test]
+    fn roles_must_bind_a_principal() {
+        let err = parse("[roles.ci]\nbound_role_names = [\"ci\"]\n", p()).unwrap_err();
+        assert!(err.to_string().contains("[roles.ci] binds no principal"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,170 @@
+"""A moto server for vaultless' tests, demo and benchmark.
+
+Starts moto on a free loopback port with signature checking on: the first
+INITIAL_NO_AUTH_ACTION_COUNT calls (made here, unsigned) create an admin user and
+its key; every later call must be signed by a key moto knows. Prints one JSON line
+(endpoint, admin keys, account), then answers one JSON request per stdin line:
+
+  {"op": "user", "name": N}                 IAM user + access key
+  {"op": "role", "name": N}                 IAM role, assumed: temporary credentials
+  {"op": "hvac", "creds": C, "server_id": S, "role": R}
+                                            a login payload made by hvac, Vault's client
+  {"op": "botocore", "creds": C, "server_id": S, "region": R}
+                                            a request signed by botocore, as Vault's Go and
+                                            Python helpers send it (no Host in the map)
+
+The server stops when stdin closes, so it cannot outlive the process that started it.
+"""
+
+import base64
+import logging
+import json
+import os
+import socket
+import sys
+
+# Three unsigned calls set up the admin (CreateUser, PutUserPolicy, CreateAccessKey).
+os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
+os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
+
+import boto3  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+ACCOUNT = "123456789012"
+ADMIN_POLICY = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+)
+
+
+def client(service, endpoint, creds=None):
+    creds = creds or {"access_key_id": "AKIANOAUTHSETUP00000", "secret_access_key": "unused"}
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=creds["access_key_id"],
+        aws_secret_access_key=creds["secret_access_key"],
+        aws_session_token=creds.get("session_token"),
+    )
+
+
+def make_user(iam, name):
+    user = iam.create_user(UserName=name)["User"]
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return {
+        "access_key_id": key["AccessKeyId"],
+        "secret_access_key": key["SecretAccessKey"],
+        "arn": user["Arn"],
+        "user_id": user["UserId"],
+    }
+
+
+def make_role(iam, sts, name):
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    got = sts.assume_role(RoleArn=role["Arn"], RoleSessionName=f"{name}-session")
+    c = got["Credentials"]
+    return {
+        "access_key_id": c["AccessKeyId"],
+        "secret_access_key": c["SecretAccessKey"],
+        "session_token": c["SessionToken"],
+        "arn": got["AssumedRoleUser"]["Arn"],
+        "role_arn": role["Arn"],
+        "role_id": role["RoleId"],
+    }
+
+
+def hvac_payload(creds, server_id, role):
+    from hvac import aws_utils
+
+    request = aws_utils.generate_sigv4_auth_request(header_value=server_id)
+    aws_utils.SigV4Auth(
+        creds["access_key_id"], creds["secret_access_key"], creds.get("session_token"), "us-east-1"
+    ).add_auth(request)
+    # hvac's iam_login sends exactly this payload to Vault.
+    headers = json.dumps({k: [request.headers[k]] for k in request.headers})
+    body = request.body if isinstance(request.body, bytes) else request.body.encode()
+    payload = {
+        "iam_http_request_method": request.method,
+        "iam_request_url": base64.b64encode(request.url.encode()).decode(),
+        "iam_request_body": base64.b64encode(body).decode(),
+        "iam_request_headers": base64.b64encode(headers.encode()).decode(),
+    }
+    if role:
+        payload["role"] = role
+    return payload
+
+
+def botocore_payload(creds, server_id, region):
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = f"https://sts.{region}.amazonaws.com/" if region else "https://sts.amazonaws.com/"
+    body = "Action=GetCallerIdentity&Version=2011-06-15"
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
+    if server_id:
+        headers["X-Vault-AWS-IAM-Server-ID"] = server_id
+    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+    SigV4Auth(
+        Credentials(creds["access_key_id"], creds["secret_access_key"], creds.get("session_token")),
+        "sts",
+        region or "us-east-1",
+    ).add_auth(request)
+    return {
+        "iam_http_request_method": "POST",
+        "iam_request_url": base64.b64encode(url.encode()).decode(),
+        "iam_request_body": base64.b64encode(body.encode()).decode(),
+        "iam_request_headers": base64.b64encode(
+            json.dumps({k: [v] for k, v in request.headers.items()}).encode()
+        ).decode(),
+    }
+
+
+def main():
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+
+    setup = client("iam", endpoint)
+    setup.create_user(UserName="vaultless-admin")
+    setup.put_user_policy(UserName="vaultless-admin", PolicyName="all", PolicyDocument=ADMIN_POLICY)
+    key = setup.create_access_key(UserName="vaultless-admin")["AccessKey"]
+    admin = {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
+    iam = client("iam", endpoint, admin)
+    sts = client("sts", endpoint, admin)
+
+    print(json.dumps({"endpoint": endpoint, "account_id": ACCOUNT, "admin": admin}), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            req = json.loads(line)
+            op = req["op"]
+            if op == "user":
+                out = make_user(iam, req["name"])
+            elif op == "role":
+                out = make_role(iam, sts, req["name"])
+            elif op == "hvac":
+                out = hvac_payload(req["creds"], req.get("server_id"), req.get("role"))
+            elif op == "botocore":
+                out = botocore_payload(req["creds"], req.get("server_id"), req.get("region"))
+            else:
+                out = {"error": f"unknown op {op}"}
+        except Exception as e:  # reported to the caller, which fails its test
+            out = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(out), flush=True)
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
