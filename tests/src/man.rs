@@ -1,0 +1,134 @@
+//! Man pages: clap_mangen renders NAME, SYNOPSIS, DESCRIPTION and OPTIONS from each
+//! tool's clap definition; the sections clap knows nothing of (exit status,
+//! environment, files, examples) are added here.
+
+use clap::CommandFactory;
+use roff::{Roff, bold, roman};
+
+/// Paragraphs of plain text, or blocks of literal lines when a paragraph starts with `$ `.
+struct Section {
+    title: &'static str,
+    body: &'static [&'static str],
+}
+
+const EXIT_STATUS: &[(&str, &str)] = &[
+    ("0", "done"),
+    ("1", "the thing asked for does not exist"),
+    ("64", "usage error: fix the call"),
+    ("65", "bad input document: fix the input"),
+    ("69", "AWS unreachable, or 5xx after retries: retry later"),
+    ("70", "internal error (a bug): report it"),
+    ("75", "throttled or timed out: retry later"),
+    ("77", "denied: proof refused, not granted, no credentials, AccessDenied: stop"),
+    ("78", "bad config: fix the config"),
+];
+
+const FILES: &[(&str, &str)] = &[
+    ("$XDG_CONFIG_HOME/vaultless/config.toml", "the config file when neither --config nor VAULTLESS_CONFIG names one (~/.config when XDG_CONFIG_HOME is unset)"),
+    ("/etc/vaultless/config.toml", "the config file when none of the above exists"),
+];
+
+const SIGN_LOGIN: &[Section] = &[
+    Section {
+        title: "ENVIRONMENT",
+        body: &[
+            "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN, AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_EC2_METADATA_DISABLED: the standard AWS credential chain.",
+            "AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL: sign for this endpoint instead of the real STS (tests, private endpoints).",
+            "VAULTLESS_SERVER_ID: the default for --server-id. VAULTLESS_CONFIG: the default for --config.",
+        ],
+    },
+    Section {
+        title: "EXAMPLES",
+        body: &[
+            "Log in to a verify-login broker over ssh and get a database password:",
+            "$ sign-login --server-id broker.example.com --request secret_id=ci/db | ssh broker vaultless-login",
+            "Log in to HashiCorp Vault's aws auth method, no Vault client needed:",
+            "$ sign-login --server-id vault.example.com --role ci | curl -sf --data @- \"$VAULT_ADDR/v1/auth/aws/login\" | jq -r .auth.client_token",
+            "A kubeconfig exec plugin for an EKS cluster (what aws eks get-token prints):",
+            "$ sign-login --format eks --cluster prod --region eu-west-1",
+            "An Akeyless cloud_id:",
+            "$ sign-login --format akeyless | jq -r .cloud_id",
+            "Check a proof locally against a broker's config:",
+            "$ sign-login --server-id broker.example.com --role ci | verify-login --config /etc/vaultless/config.toml",
+        ],
+    },
+];
+
+const VERIFY_LOGIN: &[Section] = &[
+    Section {
+        title: "CONFIG",
+        body: &[
+            "[login] server_id = \"broker.example.com\": proofs must carry this X-Vault-AWS-IAM-Server-ID, signed. Required unless require_server_id = false is written out. For EKS tokens it is the cluster ID their x-k8s-aws-id must carry.",
+            "[login] max_skew = \"5m\": X-Amz-Date must be within this of now; at most 15m.",
+            "[login] sts_endpoint = \"https://sts.us-east-1.amazonaws.com\": send every proof here, with Host kept as signed. Otherwise each proof goes to the real STS endpoint it names. http only for loopback addresses.",
+            "[login] allowed_sts_hosts = []: hosts accepted in proof URLs beyond the real STS endpoints; http is accepted for loopback ones.",
+            "[login] timeout = \"10s\": total time for one STS call, retries included.",
+            "[roles.NAME] bound_account_ids, bound_principal_arns (exact, or * globs on the full ARN), bound_role_names, bound_user_ids: every non-empty list must match (AND across lists, any item within one). A role must bind by account, ARN or unique id. A proof names its role with \"role\"; without one the principal's name is used.",
+        ],
+    },
+    Section {
+        title: "ENVIRONMENT",
+        body: &["VAULTLESS_CONFIG: the default for --config."],
+    },
+    Section {
+        title: "EXAMPLES",
+        body: &[
+            "Verify one proof; the identity document goes to stdout:",
+            "$ sign-login --server-id broker.example.com | verify-login",
+            "A broker behind ssh (ForceCommand verify-login in sshd_config) handing a verified caller one secret:",
+            "$ verify-login | fetch-secret",
+            "Verify a batch, 16 at a time, keeping only the accepted ARNs:",
+            "$ verify-login --jobs 16 < proofs.ndjson | jq -r 'select(.identity) | .identity.arn'",
+            "Check a config against the emulator in tests (sts_endpoint = \"http://127.0.0.1:5000\"):",
+            "$ sign-login --server-id broker.test | verify-login --config test.toml -v",
+        ],
+    },
+];
+
+fn render_sections(roff: &mut Roff, sections: &[Section]) {
+    for s in sections {
+        roff.control("SH", [s.title]);
+        for para in s.body {
+            if let Some(cmd) = para.strip_prefix("$ ") {
+                roff.control("PP", []).control("RS", ["4"]).control("nf", []);
+                roff.text([roman(format!("$ {cmd}"))]);
+                roff.control("fi", []).control("RE", []);
+            } else {
+                roff.control("PP", []).text([roman(*para)]);
+            }
+        }
+    }
+}
+
+fn page(cmd: clap::Command, extra: &[Section]) -> String {
+    let man = clap_mangen::Man::new(cmd).manual("vaultless").source("vaultless");
+    let mut out = Vec::new();
+    man.render_title(&mut out).unwrap();
+    man.render_name_section(&mut out).unwrap();
+    man.render_synopsis_section(&mut out).unwrap();
+    man.render_description_section(&mut out).unwrap();
+    man.render_options_section(&mut out).unwrap();
+    let mut roff = Roff::new();
+    roff.control("SH", ["EXIT STATUS"]);
+    for (code, meaning) in EXIT_STATUS {
+        roff.control("TP", []).text([bold(*code)]).text([roman(*meaning)]);
+    }
+    roff.control("SH", ["FILES"]);
+    for (file, meaning) in FILES {
+        roff.control("TP", []).text([bold(*file)]).text([roman(*meaning)]);
+    }
+    render_sections(&mut roff, extra);
+    roff.control("SH", ["SEE ALSO"]);
+    roff.text([roman("sign-login(1), verify-login(1), fetch-secret(1), mint-creds(1), revoke-lease(1)")]);
+    roff.to_writer(&mut out).unwrap();
+    man.render_version_section(&mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// Every tool's man page: (name, roff text).
+pub fn pages() -> Vec<(String, String)> {
+    vec![
+        ("sign-login".into(), page(sign_login::cli::Cli::command(), SIGN_LOGIN)),
+        ("verify-login".into(), page(verify_login::cli::Cli::command(), VERIFY_LOGIN)),
+    ]
+}
