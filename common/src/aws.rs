@@ -75,8 +75,13 @@ pub async fn credentials(config: &SdkConfig) -> Result<Credentials> {
         .ok_or_else(|| Error::internal("no credential provider configured"))?;
     provider.provide_credentials().await.map_err(|e| {
         let detail = match &e {
-            CredentialsError::CredentialsNotLoaded(_) => "no AWS credentials were found".to_string(),
-            other => format!("could not load AWS credentials: {}", crate::error::source_chain(other)),
+            CredentialsError::CredentialsNotLoaded(_) => {
+                "no AWS credentials were found".to_string()
+            }
+            other => format!(
+                "could not load AWS credentials: {}",
+                crate::error::source_chain(other)
+            ),
         };
         Error::denied(detail).hint(format!("looked in {CREDENTIAL_SOURCES}"))
     })

@@ -36,7 +36,11 @@ pub fn parse<T: clap::Parser>() -> T {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            let code = if e.use_stderr() { crate::ExitCode::Usage } else { crate::ExitCode::Ok };
+            let code = if e.use_stderr() {
+                crate::ExitCode::Usage
+            } else {
+                crate::ExitCode::Ok
+            };
             std::process::exit(code as i32);
         }
     }

@@ -170,12 +170,18 @@ pub fn load(explicit: Option<&Path>) -> Result<Loaded> {
         match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let config = parse(&text, &path)?;
-                return Ok(Loaded { config, path: Some(path) });
+                return Ok(Loaded {
+                    config,
+                    path: Some(path),
+                });
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => continue,
             Err(e) => {
-                return Err(Error::config(format!("cannot read config file {}: {e}", path.display()))
-                    .hint("pass --config FILE, or set VAULTLESS_CONFIG to a readable file"));
+                return Err(Error::config(format!(
+                    "cannot read config file {}: {e}",
+                    path.display()
+                ))
+                .hint("pass --config FILE, or set VAULTLESS_CONFIG to a readable file"));
             }
         }
     }
@@ -210,7 +216,10 @@ fn check(config: &Config, path: &Path) -> Result<()> {
         )));
     }
     if config.login.timeout() == Duration::ZERO {
-        return Err(Error::config(format!("[login] timeout must be more than 0s in {}", path.display())));
+        return Err(Error::config(format!(
+            "[login] timeout must be more than 0s in {}",
+            path.display()
+        )));
     }
     if let Some(id) = &config.login.server_id
         && (id.is_empty() || id.chars().any(|c| c.is_control()))
@@ -222,7 +231,10 @@ fn check(config: &Config, path: &Path) -> Result<()> {
     }
     for (name, role) in &config.roles {
         // A role name alone binds nothing: any AWS account can create a role by that name.
-        if role.bound_account_ids.is_empty() && role.bound_principal_arns.is_empty() && role.bound_user_ids.is_empty() {
+        if role.bound_account_ids.is_empty()
+            && role.bound_principal_arns.is_empty()
+            && role.bound_user_ids.is_empty()
+        {
             return Err(Error::config(format!(
                 "[roles.{name}] binds no principal: set bound_account_ids, bound_principal_arns or bound_user_ids in {}",
                 path.display()
@@ -306,13 +318,19 @@ pending_grace = "5m"
     #[test]
     fn skew_over_fifteen_minutes_is_refused() {
         let err = parse("[login]\nmax_skew = \"20m\"\n", p()).unwrap_err();
-        assert_eq!(err.to_string(), "max_skew must be at most 15m (got 20m) in /etc/vaultless/config.toml");
+        assert_eq!(
+            err.to_string(),
+            "max_skew must be at most 15m (got 20m) in /etc/vaultless/config.toml"
+        );
     }
 
     #[test]
     fn roles_must_bind_a_principal() {
         let err = parse("[roles.ci]\nbound_role_names = [\"ci\"]\n", p()).unwrap_err();
-        assert!(err.to_string().contains("[roles.ci] binds no principal"), "{err}");
+        assert!(
+            err.to_string().contains("[roles.ci] binds no principal"),
+            "{err}"
+        );
     }
 
     #[test]

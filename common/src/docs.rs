@@ -118,6 +118,11 @@ pub struct ErrorBody {
 
 impl ErrorLine {
     pub fn new(code: crate::ExitCode, message: impl Into<String>) -> Self {
-        ErrorLine { error: ErrorBody { code: code as u8, message: message.into() } }
+        ErrorLine {
+            error: ErrorBody {
+                code: code as u8,
+                message: message.into(),
+            },
+        }
     }
 }

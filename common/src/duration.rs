@@ -22,13 +22,17 @@ impl FromStr for Dur {
         let mut total: u64 = 0;
         let mut rest = text;
         while !rest.is_empty() {
-            let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
             if digits == 0 {
                 return Err(bad());
             }
             let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
             rest = &rest[digits..];
-            let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
+            let unit_len = rest
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(rest.len());
             let millis_per = match &rest[..unit_len] {
                 "ms" => 1,
                 "s" => 1_000,
@@ -53,7 +57,7 @@ impl fmt::Display for Dur {
         if ms == 0 {
             return f.write_str("0s");
         }
-        if ms % 1000 != 0 {
+        if !ms.is_multiple_of(1000) {
             return write!(f, "{ms}ms");
         }
         let mut secs = ms / 1000;
@@ -82,13 +86,25 @@ mod tests {
     fn parses_units_and_groups() {
         assert_eq!("5m".parse::<Dur>().unwrap().0, Duration::from_secs(300));
         assert_eq!("1h30m".parse::<Dur>().unwrap().0, Duration::from_secs(5400));
-        assert_eq!("250ms".parse::<Dur>().unwrap().0, Duration::from_millis(250));
+        assert_eq!(
+            "250ms".parse::<Dur>().unwrap().0,
+            Duration::from_millis(250)
+        );
         assert_eq!("0s".parse::<Dur>().unwrap().0, Duration::ZERO);
     }
 
     #[test]
     fn rejects_junk() {
-        for bad in ["", "5", "m", "5x", "-5m", "5m3", "1.5h", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "5",
+            "m",
+            "5x",
+            "-5m",
+            "5m3",
+            "1.5h",
+            "99999999999999999999d",
+        ] {
             assert!(bad.parse::<Dur>().is_err(), "{bad} parsed");
         }
     }

@@ -39,7 +39,11 @@ impl ExitCode {
 
     /// The most serious of two codes.
     pub fn worst(self, other: ExitCode) -> ExitCode {
-        if other.severity() > self.severity() { other } else { self }
+        if other.severity() > self.severity() {
+            other
+        } else {
+            self
+        }
     }
 
     /// A short stable name, used as `code` in batch error lines.
@@ -102,7 +106,10 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 fn msg(text: impl Into<String>) -> Msg {
-    Msg { text: text.into(), hint: None }
+    Msg {
+        text: text.into(),
+        hint: None,
+    }
 }
 
 impl Error {
@@ -217,7 +224,9 @@ pub fn report(tool: &str, err: &anyhow::Error) -> ExitCode {
         text.push_str(&format!("  hint: {hint}\n"));
     }
     if code == ExitCode::Internal {
-        text.push_str("  hint: this is a bug in vaultless; please report it with the command you ran\n");
+        text.push_str(
+            "  hint: this is a bug in vaultless; please report it with the command you ran\n",
+        );
     }
     crate::output::stderr(&text);
     code
@@ -226,6 +235,22 @@ pub fn report(tool: &str, err: &anyhow::Error) -> ExitCode {
 /// Prints a warning line on stderr.
 pub fn warn(tool: &str, text: &str) {
     crate::output::stderr(&format!("{tool}: warning: {text}\n"));
+}
+
+/// An error and its causes on one line, for errors from libraries whose `Display`
+/// shows only the outermost layer.
+pub fn source_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(e) = next {
+        let s = e.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        next = e.source();
+    }
+    out
 }
 
 #[cfg(test)]
@@ -249,22 +274,9 @@ mod tests {
     fn worst_prefers_denial() {
         assert_eq!(ExitCode::BadInput.worst(ExitCode::Denied), ExitCode::Denied);
         assert_eq!(ExitCode::Denied.worst(ExitCode::TempFail), ExitCode::Denied);
-        assert_eq!(ExitCode::Ok.worst(ExitCode::Unavailable), ExitCode::Unavailable);
+        assert_eq!(
+            ExitCode::Ok.worst(ExitCode::Unavailable),
+            ExitCode::Unavailable
+        );
     }
-}
-
-/// An error and its causes on one line, for errors from libraries whose `Display`
-/// shows only the outermost layer.
-pub fn source_chain(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut next = err.source();
-    while let Some(e) = next {
-        let s = e.to_string();
-        if !out.contains(&s) {
-            out.push_str(": ");
-            out.push_str(&s);
-        }
-        next = e.source();
-    }
-    out
 }

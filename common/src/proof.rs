@@ -9,7 +9,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
-use crate::docs::{AkeylessCloudId, AkeylessProof, ExecCredential, ExecCredentialStatus, Request, VaultProof};
+use crate::docs::{
+    AkeylessCloudId, AkeylessProof, ExecCredential, ExecCredentialStatus, Request, VaultProof,
+};
 use crate::error::{Error, Result};
 
 /// Prefix of an EKS token; the rest is the unpadded base64url of a presigned URL.
@@ -79,7 +81,11 @@ pub fn to_vault(req: &SignedRequest, role: Option<String>, extra: Option<Request
     }
 }
 
-pub fn to_akeyless(req: &SignedRequest, role: Option<String>, extra: Option<Request>) -> AkeylessProof {
+pub fn to_akeyless(
+    req: &SignedRequest,
+    role: Option<String>,
+    extra: Option<Request>,
+) -> AkeylessProof {
     let inner = AkeylessCloudId {
         sts_request_method: req.method.clone(),
         sts_request_url: STANDARD.encode(&req.url),
@@ -87,18 +93,30 @@ pub fn to_akeyless(req: &SignedRequest, role: Option<String>, extra: Option<Requ
         sts_request_headers: STANDARD.encode(headers_json(&req.headers)),
     };
     let json = serde_json::to_string(&inner).expect("plain strings serialize");
-    AkeylessProof { cloud_id: STANDARD.encode(json), role, request: extra }
+    AkeylessProof {
+        cloud_id: STANDARD.encode(json),
+        role,
+        request: extra,
+    }
 }
 
 /// `presigned_url` is the full URL with the signature in its query.
-pub fn to_eks(presigned_url: &str, expiration: String, role: Option<String>, extra: Option<Request>) -> ExecCredential {
+pub fn to_eks(
+    presigned_url: &str,
+    expiration: String,
+    role: Option<String>,
+    extra: Option<Request>,
+) -> ExecCredential {
     ExecCredential {
         kind: "ExecCredential".to_string(),
         api_version: EKS_API_VERSION.to_string(),
         spec: Default::default(),
         status: ExecCredentialStatus {
             expiration_timestamp: expiration,
-            token: format!("{EKS_TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(presigned_url)),
+            token: format!(
+                "{EKS_TOKEN_PREFIX}{}",
+                URL_SAFE_NO_PAD.encode(presigned_url)
+            ),
         },
         role,
         request: extra,
@@ -116,7 +134,8 @@ fn b64(field: &str, text: &str) -> Result<Vec<u8>> {
 }
 
 fn b64_text(field: &str, text: &str) -> Result<String> {
-    String::from_utf8(b64(field, text)?).map_err(|_| bad(field, "decodes to bytes that are not UTF-8"))
+    String::from_utf8(b64(field, text)?)
+        .map_err(|_| bad(field, "decodes to bytes that are not UTF-8"))
 }
 
 /// Decodes one proof document. Errors are bad input (65) naming the field.
@@ -128,7 +147,9 @@ pub fn decode(doc: &[u8]) -> Result<Decoded> {
     let Value::Object(obj) = &value else {
         return Err(Error::bad_input("proof must be a JSON object"));
     };
-    let format = if obj.contains_key("iam_request_url") || obj.contains_key("iam_http_request_method") {
+    let format = if obj.contains_key("iam_request_url")
+        || obj.contains_key("iam_http_request_method")
+    {
         Format::Vault
     } else if obj.contains_key("cloud_id") {
         Format::Akeyless
@@ -146,16 +167,24 @@ pub fn decode(doc: &[u8]) -> Result<Decoded> {
             let request = SignedRequest {
                 method: p.iam_http_request_method,
                 url: b64_text("iam_request_url", &p.iam_request_url)?,
-                headers: parse_headers("iam_request_headers", &b64("iam_request_headers", &p.iam_request_headers)?)?,
+                headers: parse_headers(
+                    "iam_request_headers",
+                    &b64("iam_request_headers", &p.iam_request_headers)?,
+                )?,
                 body: b64("iam_request_body", &p.iam_request_body)?,
             };
-            Ok(Decoded { format, request, role: p.role, extra: p.request })
+            Ok(Decoded {
+                format,
+                request,
+                role: p.role,
+                extra: p.request,
+            })
         }
         Format::Akeyless => {
             let p: AkeylessProof = serde_json::from_value(value).map_err(typed)?;
             let inner = b64("cloud_id", &p.cloud_id)?;
-            let c: AkeylessCloudId =
-                serde_json::from_slice(&inner).map_err(|e| bad("cloud_id", format_args!("not the expected JSON ({e})")))?;
+            let c: AkeylessCloudId = serde_json::from_slice(&inner)
+                .map_err(|e| bad("cloud_id", format_args!("not the expected JSON ({e})")))?;
             let request = SignedRequest {
                 method: c.sts_request_method,
                 url: b64_text("cloud_id.sts_request_url", &c.sts_request_url)?,
@@ -165,22 +194,48 @@ pub fn decode(doc: &[u8]) -> Result<Decoded> {
                 )?,
                 body: b64("cloud_id.sts_request_body", &c.sts_request_body)?,
             };
-            Ok(Decoded { format, request, role: p.role, extra: p.request })
+            Ok(Decoded {
+                format,
+                request,
+                role: p.role,
+                extra: p.request,
+            })
         }
         Format::Eks => {
             let p: ExecCredential = serde_json::from_value(value).map_err(typed)?;
             if p.kind != "ExecCredential" {
-                return Err(bad("kind", format_args!("must be ExecCredential (got {:?})", p.kind)));
+                return Err(bad(
+                    "kind",
+                    format_args!("must be ExecCredential (got {:?})", p.kind),
+                ));
             }
-            let token = p.status.token.strip_prefix(EKS_TOKEN_PREFIX).ok_or_else(|| {
-                bad("status.token", format_args!("must start with {EKS_TOKEN_PREFIX}"))
-            })?;
+            let token = p
+                .status
+                .token
+                .strip_prefix(EKS_TOKEN_PREFIX)
+                .ok_or_else(|| {
+                    bad(
+                        "status.token",
+                        format_args!("must start with {EKS_TOKEN_PREFIX}"),
+                    )
+                })?;
             let url = URL_SAFE_NO_PAD
                 .decode(token.trim_end_matches('='))
                 .map_err(|e| bad("status.token", format_args!("not valid base64url ({e})")))?;
-            let url = String::from_utf8(url).map_err(|_| bad("status.token", "decodes to bytes that are not UTF-8"))?;
-            let request = SignedRequest { method: "GET".to_string(), url, headers: Vec::new(), body: Vec::new() };
-            Ok(Decoded { format, request, role: p.role, extra: p.request })
+            let url = String::from_utf8(url)
+                .map_err(|_| bad("status.token", "decodes to bytes that are not UTF-8"))?;
+            let request = SignedRequest {
+                method: "GET".to_string(),
+                url,
+                headers: Vec::new(),
+                body: Vec::new(),
+            };
+            Ok(Decoded {
+                format,
+                request,
+                role: p.role,
+                extra: p.request,
+            })
         }
     }
 }
@@ -196,7 +251,10 @@ fn parse_headers(field: &str, json: &[u8]) -> Result<Vec<(String, Vec<String>)>>
         fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
             f.write_str("a JSON object of header name to a string or a list of strings")
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Headers, A::Error> {
+        fn visit_map<A: MapAccess<'de>>(
+            self,
+            mut map: A,
+        ) -> std::result::Result<Headers, A::Error> {
             let mut out = Vec::new();
             while let Some(key) = map.next_key::<String>()? {
                 let value: Value = map.next_value()?;
@@ -206,10 +264,16 @@ fn parse_headers(field: &str, json: &[u8]) -> Result<Vec<(String, Vec<String>)>>
                         .into_iter()
                         .map(|v| match v {
                             Value::String(s) => Ok(s),
-                            _ => Err(de::Error::custom(format!("header {key}: values must be strings"))),
+                            _ => Err(de::Error::custom(format!(
+                                "header {key}: values must be strings"
+                            ))),
                         })
                         .collect::<std::result::Result<_, _>>()?,
-                    _ => return Err(de::Error::custom(format!("header {key}: value must be a string or a list of strings"))),
+                    _ => {
+                        return Err(de::Error::custom(format!(
+                            "header {key}: value must be a string or a list of strings"
+                        )));
+                    }
                 };
                 out.push((key, values));
             }
@@ -223,7 +287,8 @@ fn parse_headers(field: &str, json: &[u8]) -> Result<Vec<(String, Vec<String>)>>
         }
     }
 
-    let headers: Headers = serde_json::from_slice(json).map_err(|e| bad(field, format_args!("not a JSON header object ({e})")))?;
+    let headers: Headers = serde_json::from_slice(json)
+        .map_err(|e| bad(field, format_args!("not a JSON header object ({e})")))?;
     Ok(headers.0)
 }
 
@@ -237,7 +302,10 @@ mod tests {
             url: "https://sts.amazonaws.com/".into(),
             headers: vec![
                 ("Host".into(), vec!["sts.amazonaws.com".into()]),
-                ("Authorization".into(), vec!["AWS4-HMAC-SHA256 Credential=x".into()]),
+                (
+                    "Authorization".into(),
+                    vec!["AWS4-HMAC-SHA256 Credential=x".into()],
+                ),
             ],
             body: b"Action=GetCallerIdentity&Version=2011-06-15".to_vec(),
         }
@@ -262,8 +330,10 @@ mod tests {
 
     #[test]
     fn eks_round_trip() {
-        let url = "https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15";
-        let doc = serde_json::to_vec(&to_eks(url, "2026-11-23T00:00:00Z".into(), None, None)).unwrap();
+        let url =
+            "https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15";
+        let doc =
+            serde_json::to_vec(&to_eks(url, "2026-11-23T00:00:00Z".into(), None, None)).unwrap();
         let d = decode(&doc).unwrap();
         assert_eq!(d.format, Format::Eks);
         assert_eq!(d.request.url, url);
@@ -280,10 +350,18 @@ mod tests {
     fn errors_name_the_field() {
         let err = decode(br#"{"iam_http_request_method":"POST","iam_request_url":"!!","iam_request_body":"","iam_request_headers":"e30="}"#)
             .unwrap_err();
-        assert!(err.to_string().starts_with("iam_request_url: not valid base64"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("iam_request_url: not valid base64"),
+            "{err}"
+        );
         let err = decode(br#"{"iam_http_request_method":"POST","iam_request_url":"","iam_request_body":"","iam_request_headers":"W10="}"#)
             .unwrap_err();
-        assert!(err.to_string().starts_with("iam_request_headers: not a JSON header object"), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with("iam_request_headers: not a JSON header object"),
+            "{err}"
+        );
         let err = decode(br#"{"iam_http_request_method":"POST","iam_request_url":"","iam_request_body":"","iam_request_headers":"e30=","extra":1}"#)
             .unwrap_err();
         assert!(err.to_string().contains("extra"), "{err}");

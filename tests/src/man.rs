@@ -19,13 +19,22 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("69", "AWS unreachable, or 5xx after retries: retry later"),
     ("70", "internal error (a bug): report it"),
     ("75", "throttled or timed out: retry later"),
-    ("77", "denied: proof refused, not granted, no credentials, AccessDenied: stop"),
+    (
+        "77",
+        "denied: proof refused, not granted, no credentials, AccessDenied: stop",
+    ),
     ("78", "bad config: fix the config"),
 ];
 
 const FILES: &[(&str, &str)] = &[
-    ("$XDG_CONFIG_HOME/vaultless/config.toml", "the config file when neither --config nor VAULTLESS_CONFIG names one (~/.config when XDG_CONFIG_HOME is unset)"),
-    ("/etc/vaultless/config.toml", "the config file when none of the above exists"),
+    (
+        "$XDG_CONFIG_HOME/vaultless/config.toml",
+        "the config file when neither --config nor VAULTLESS_CONFIG names one (~/.config when XDG_CONFIG_HOME is unset)",
+    ),
+    (
+        "/etc/vaultless/config.toml",
+        "the config file when none of the above exists",
+    ),
 ];
 
 const SIGN_LOGIN: &[Section] = &[
@@ -90,7 +99,9 @@ fn render_sections(roff: &mut Roff, sections: &[Section]) {
         roff.control("SH", [s.title]);
         for para in s.body {
             if let Some(cmd) = para.strip_prefix("$ ") {
-                roff.control("PP", []).control("RS", ["4"]).control("nf", []);
+                roff.control("PP", [])
+                    .control("RS", ["4"])
+                    .control("nf", []);
                 roff.text([roman(format!("$ {cmd}"))]);
                 roff.control("fi", []).control("RE", []);
             } else {
@@ -101,7 +112,9 @@ fn render_sections(roff: &mut Roff, sections: &[Section]) {
 }
 
 fn page(cmd: clap::Command, extra: &[Section]) -> String {
-    let man = clap_mangen::Man::new(cmd).manual("vaultless").source("vaultless");
+    let man = clap_mangen::Man::new(cmd)
+        .manual("vaultless")
+        .source("vaultless");
     let mut out = Vec::new();
     man.render_title(&mut out).unwrap();
     man.render_name_section(&mut out).unwrap();
@@ -111,15 +124,21 @@ fn page(cmd: clap::Command, extra: &[Section]) -> String {
     let mut roff = Roff::new();
     roff.control("SH", ["EXIT STATUS"]);
     for (code, meaning) in EXIT_STATUS {
-        roff.control("TP", []).text([bold(*code)]).text([roman(*meaning)]);
+        roff.control("TP", [])
+            .text([bold(*code)])
+            .text([roman(*meaning)]);
     }
     roff.control("SH", ["FILES"]);
     for (file, meaning) in FILES {
-        roff.control("TP", []).text([bold(*file)]).text([roman(*meaning)]);
+        roff.control("TP", [])
+            .text([bold(*file)])
+            .text([roman(*meaning)]);
     }
     render_sections(&mut roff, extra);
     roff.control("SH", ["SEE ALSO"]);
-    roff.text([roman("sign-login(1), verify-login(1), fetch-secret(1), mint-creds(1), revoke-lease(1)")]);
+    roff.text([roman(
+        "sign-login(1), verify-login(1), fetch-secret(1), mint-creds(1), revoke-lease(1)",
+    )]);
     roff.to_writer(&mut out).unwrap();
     man.render_version_section(&mut out).unwrap();
     String::from_utf8(out).unwrap()
@@ -128,7 +147,13 @@ fn page(cmd: clap::Command, extra: &[Section]) -> String {
 /// Every tool's man page: (name, roff text).
 pub fn pages() -> Vec<(String, String)> {
     vec![
-        ("sign-login".into(), page(sign_login::cli::Cli::command(), SIGN_LOGIN)),
-        ("verify-login".into(), page(verify_login::cli::Cli::command(), VERIFY_LOGIN)),
+        (
+            "sign-login".into(),
+            page(sign_login::cli::Cli::command(), SIGN_LOGIN),
+        ),
+        (
+            "verify-login".into(),
+            page(verify_login::cli::Cli::command(), VERIFY_LOGIN),
+        ),
     ]
 }

@@ -19,17 +19,33 @@ fn usage_errors_exit_64_and_help_exits_0() {
         let v = bin(tool).arg("--version").assert().success();
         assert!(String::from_utf8_lossy(&v.get_output().stdout).starts_with(tool));
     }
-    let a = bin("sign-login").args(["--region", "us-east-1.evil.com", "--server-id", "x"]).assert().code(64);
+    let a = bin("sign-login")
+        .args(["--region", "us-east-1.evil.com", "--server-id", "x"])
+        .assert()
+        .code(64);
     assert!(stderr(&a).contains("is not an AWS region name"));
-    let a = bin("sign-login").args(["--request", "novalue"]).assert().code(64);
+    let a = bin("sign-login")
+        .args(["--request", "novalue"])
+        .assert()
+        .code(64);
     assert!(stderr(&a).contains("is not KEY=VALUE"));
-    let a = bin("sign-login").args(["--format", "eks"]).assert().code(64);
-    assert!(stderr(&a).contains("needs the cluster name"), "{}", stderr(&a));
+    let a = bin("sign-login")
+        .args(["--format", "eks"])
+        .assert()
+        .code(64);
+    assert!(
+        stderr(&a).contains("needs the cluster name"),
+        "{}",
+        stderr(&a)
+    );
 }
 
 #[test]
 fn no_credentials_is_a_denial_with_a_hint() {
-    let a = bin("sign-login").args(["--server-id", SERVER_ID]).assert().code(77);
+    let a = bin("sign-login")
+        .args(["--server-id", SERVER_ID])
+        .assert()
+        .code(77);
     let err = stderr(&a);
     assert!(err.starts_with("sign-login: error: "), "{err}");
     assert!(err.contains("hint: looked in AWS_ACCESS_KEY_ID"), "{err}");
@@ -38,11 +54,17 @@ fn no_credentials_is_a_denial_with_a_hint() {
 
 #[test]
 fn sign_login_never_prints_the_secret_key() {
-    let creds = Creds { session_token: Some("SESSIONTOKENVALUE".into()), ..Creds::fake() };
+    let creds = Creds {
+        session_token: Some("SESSIONTOKENVALUE".into()),
+        ..Creds::fake()
+    };
     for format in ["vault", "akeyless", "eks"] {
         let mut cmd = bin("sign-login");
         creds.apply(&mut cmd);
-        let a = cmd.args(["--server-id", SERVER_ID, "--format", format, "-v"]).assert().success();
+        let a = cmd
+            .args(["--server-id", SERVER_ID, "--format", format, "-v"])
+            .assert()
+            .success();
         let out = a.get_output();
         let all = format!(
             "{}{}{}",
@@ -50,7 +72,10 @@ fn sign_login_never_prints_the_secret_key() {
             String::from_utf8_lossy(&out.stderr),
             decode_all(&String::from_utf8_lossy(&out.stdout))
         );
-        assert!(!all.contains(&creds.secret_access_key), "{format} leaked the secret key");
+        assert!(
+            !all.contains(&creds.secret_access_key),
+            "{format} leaked the secret key"
+        );
     }
 }
 
@@ -62,7 +87,10 @@ fn decode_all(proof: &str) -> String {
     while let Some(v) = stack.pop() {
         match v {
             serde_json::Value::String(s) => {
-                for engine in [base64::engine::general_purpose::STANDARD, base64::engine::general_purpose::URL_SAFE_NO_PAD] {
+                for engine in [
+                    base64::engine::general_purpose::STANDARD,
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                ] {
                     if let Ok(bytes) = engine.decode(s.trim_start_matches("k8s-aws-v1.")) {
                         let text = String::from_utf8_lossy(&bytes).into_owned();
                         if let Ok(inner) = serde_json::from_str::<serde_json::Value>(&text) {
@@ -87,32 +115,77 @@ fn vault_proof_matches_vaults_login_payload() {
     assert_eq!(v["iam_http_request_method"], "POST");
     assert_eq!(v["role"], "ci");
     let b64 = |k: &str| {
-        String::from_utf8(base64::engine::general_purpose::STANDARD.decode(v[k].as_str().unwrap()).unwrap()).unwrap()
+        String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(v[k].as_str().unwrap())
+                .unwrap(),
+        )
+        .unwrap()
     };
     assert_eq!(b64("iam_request_url"), "https://sts.amazonaws.com/");
-    assert_eq!(b64("iam_request_body"), "Action=GetCallerIdentity&Version=2011-06-15");
-    let headers: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&b64("iam_request_headers")).unwrap();
+    assert_eq!(
+        b64("iam_request_body"),
+        "Action=GetCallerIdentity&Version=2011-06-15"
+    );
+    let headers: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&b64("iam_request_headers")).unwrap();
     assert_eq!(headers["Host"], serde_json::json!(["sts.amazonaws.com"]));
-    assert_eq!(headers["Content-Type"], serde_json::json!(["application/x-www-form-urlencoded; charset=utf-8"]));
-    assert_eq!(headers["X-Vault-AWS-IAM-Server-ID"], serde_json::json!([SERVER_ID]));
+    assert_eq!(
+        headers["Content-Type"],
+        serde_json::json!(["application/x-www-form-urlencoded; charset=utf-8"])
+    );
+    assert_eq!(
+        headers["X-Vault-AWS-IAM-Server-ID"],
+        serde_json::json!([SERVER_ID])
+    );
     let auth = headers["Authorization"][0].as_str().unwrap();
     assert!(auth.contains("/us-east-1/sts/aws4_request"), "{auth}");
-    assert!(auth.contains("SignedHeaders=content-type;host;x-amz-date;x-vault-aws-iam-server-id"), "{auth}");
+    assert!(
+        auth.contains("SignedHeaders=content-type;host;x-amz-date;x-vault-aws-iam-server-id"),
+        "{auth}"
+    );
 }
 
 #[test]
 fn eks_token_matches_aws_eks_get_token() {
-    let proof = sign(&Creds::fake(), &["--format", "eks", "--cluster", "prod", "--region", "eu-west-1"]);
+    let proof = sign(
+        &Creds::fake(),
+        &[
+            "--format",
+            "eks",
+            "--cluster",
+            "prod",
+            "--region",
+            "eu-west-1",
+        ],
+    );
     let v: serde_json::Value = serde_json::from_str(&proof).unwrap();
     assert_eq!(v["kind"], "ExecCredential");
     assert_eq!(v["apiVersion"], "client.authentication.k8s.io/v1beta1");
     let token = v["status"]["token"].as_str().unwrap();
     let url = token.strip_prefix("k8s-aws-v1.").unwrap();
     assert!(!url.contains('='), "token must be unpadded");
-    let url = String::from_utf8(base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(url).unwrap()).unwrap();
-    assert!(url.starts_with("https://sts.eu-west-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&"), "{url}");
-    assert!(url.contains("X-Amz-SignedHeaders=host%3Bx-k8s-aws-id"), "{url}");
-    let exp: jiff::Timestamp = v["status"]["expirationTimestamp"].as_str().unwrap().parse().unwrap();
+    let url = String::from_utf8(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(url)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        url.starts_with(
+            "https://sts.eu-west-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&"
+        ),
+        "{url}"
+    );
+    assert!(
+        url.contains("X-Amz-SignedHeaders=host%3Bx-k8s-aws-id"),
+        "{url}"
+    );
+    let exp: jiff::Timestamp = v["status"]["expirationTimestamp"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let left = exp.duration_since(jiff::Timestamp::now()).as_secs();
     assert!((14 * 60..=15 * 60).contains(&left), "{left}");
 }
@@ -122,39 +195,100 @@ fn server_id_comes_from_the_config_when_not_given() {
     let cfg = config("[login]\nserver_id = \"from-config\"\n");
     let mut cmd = bin("sign-login");
     Creds::fake().apply(&mut cmd);
-    let out = cmd.arg("--config").arg(&cfg).assert().success().get_output().stdout.clone();
+    let out = cmd
+        .arg("--config")
+        .arg(&cfg)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let req = common::proof::decode(&out).unwrap().request;
-    assert_eq!(support::header(&req, "X-Vault-AWS-IAM-Server-ID"), "from-config");
+    assert_eq!(
+        support::header(&req, "X-Vault-AWS-IAM-Server-ID"),
+        "from-config"
+    );
 }
 
 #[test]
 fn config_errors_exit_78_naming_key_and_file() {
     let cfg = config("[login]\nserver_id = \"x\"\nmax_skew = \"20m\"\n");
-    let a = bin("verify-login").arg("--config").arg(&cfg).write_stdin("{}").assert().code(78);
-    assert!(stderr(&a).contains(&format!("max_skew must be at most 15m (got 20m) in {}", cfg.display())), "{}", stderr(&a));
+    let a = bin("verify-login")
+        .arg("--config")
+        .arg(&cfg)
+        .write_stdin("{}")
+        .assert()
+        .code(78);
+    assert!(
+        stderr(&a).contains(&format!(
+            "max_skew must be at most 15m (got 20m) in {}",
+            cfg.display()
+        )),
+        "{}",
+        stderr(&a)
+    );
     let cfg = config("[login]\nserver_id = \"x\"\nservr = 1\n");
-    let a = bin("verify-login").arg("--config").arg(&cfg).write_stdin("{}").assert().code(78);
-    assert!(stderr(&a).contains("servr") && stderr(&a).contains(&cfg.display().to_string()), "{}", stderr(&a));
+    let a = bin("verify-login")
+        .arg("--config")
+        .arg(&cfg)
+        .write_stdin("{}")
+        .assert()
+        .code(78);
+    assert!(
+        stderr(&a).contains("servr") && stderr(&a).contains(&cfg.display().to_string()),
+        "{}",
+        stderr(&a)
+    );
     let cfg = config("[roles.ci]\nbound_account_ids = [\"123456789012\"]\n");
-    let a = bin("verify-login").arg("--config").arg(&cfg).write_stdin("{}").assert().code(78);
-    assert!(stderr(&a).contains("[login] server_id is not set"), "{}", stderr(&a));
+    let a = bin("verify-login")
+        .arg("--config")
+        .arg(&cfg)
+        .write_stdin("{}")
+        .assert()
+        .code(78);
+    assert!(
+        stderr(&a).contains("[login] server_id is not set"),
+        "{}",
+        stderr(&a)
+    );
     assert!(stderr(&a).contains("hint: "), "{}", stderr(&a));
-    let a = bin("verify-login").args(["--config", "/nonexistent/config.toml"]).write_stdin("{}").assert().code(78);
+    let a = bin("verify-login")
+        .args(["--config", "/nonexistent/config.toml"])
+        .write_stdin("{}")
+        .assert()
+        .code(78);
     assert!(stderr(&a).contains("/nonexistent/config.toml"));
     let cfg = config("[login]\nserver_id = \"x\"\nsts_endpoint = \"http://sts.example.com\"\n");
-    let a = bin("verify-login").arg("--config").arg(&cfg).write_stdin("{}").assert().code(78);
+    let a = bin("verify-login")
+        .arg("--config")
+        .arg(&cfg)
+        .write_stdin("{}")
+        .assert()
+        .code(78);
     assert!(stderr(&a).contains("sts_endpoint"), "{}", stderr(&a));
 }
 
 #[test]
 fn config_is_found_through_vaultless_config_and_xdg() {
     let bad = config("[login]\nbogus_key = 1\n");
-    let a = bin("verify-login").env("VAULTLESS_CONFIG", &bad).write_stdin("{}").assert().code(78);
+    let a = bin("verify-login")
+        .env("VAULTLESS_CONFIG", &bad)
+        .write_stdin("{}")
+        .assert()
+        .code(78);
     assert!(stderr(&a).contains("bogus_key"));
     let xdg = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(xdg.path().join("vaultless")).unwrap();
-    std::fs::write(xdg.path().join("vaultless/config.toml"), "[login]\nxdg_key = 1\n").unwrap();
-    let a = bin("verify-login").env("XDG_CONFIG_HOME", xdg.path()).write_stdin("{}").assert().code(78);
+    std::fs::write(
+        xdg.path().join("vaultless/config.toml"),
+        "[login]\nxdg_key = 1\n",
+    )
+    .unwrap();
+    let a = bin("verify-login")
+        .env("XDG_CONFIG_HOME", xdg.path())
+        .write_stdin("{}")
+        .assert()
+        .code(78);
     assert!(stderr(&a).contains("xdg_key"), "{}", stderr(&a));
 }
 
@@ -173,7 +307,11 @@ fn broken_pipe_on_stdout_is_quiet() {
         .unwrap();
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.status.code(), Some(0));
 }
 
@@ -182,6 +320,10 @@ fn man_pages_match_the_code() {
     for (name, page) in vaultless_tests::man::pages() {
         let path = support::root().join("man").join(format!("{name}.1"));
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(committed == page, "{} is stale: run scripts/gen-man and commit the result", path.display());
+        assert!(
+            committed == page,
+            "{} is stale: run scripts/gen-man and commit the result",
+            path.display()
+        );
     }
 }

@@ -4,7 +4,10 @@
 mod support;
 
 use serde_json::json;
-use support::{ACCOUNT, Creds, SERVER_ID, bin, config, config_for, moto, parse_identity, sign, tamper, unique, verify};
+use support::{
+    ACCOUNT, Creds, SERVER_ID, bin, config, config_for, moto, parse_identity, sign, tamper, unique,
+    verify,
+};
 
 fn stdout(assert: &assert_cmd::assert::Assert) -> String {
     String::from_utf8(assert.get_output().stdout.clone()).unwrap()
@@ -21,7 +24,17 @@ fn iam_user_round_trip_through_the_global_endpoint() {
     let (creds, arn, user_id) = m.user(&name);
     let cfg = config_for(&m.endpoint, "");
     drop(m);
-    let proof = sign(&creds, &["--server-id", SERVER_ID, "--role", "any", "--request", "secret_id=ci/db"]);
+    let proof = sign(
+        &creds,
+        &[
+            "--server-id",
+            SERVER_ID,
+            "--role",
+            "any",
+            "--request",
+            "secret_id=ci/db",
+        ],
+    );
     let out = verify(&cfg, proof).success();
     let id = parse_identity(stdout(&out).trim());
     assert_eq!(id.identity.arn, arn);
@@ -44,10 +57,22 @@ fn assumed_role_with_session_token_through_a_regional_endpoint() {
     assert!(creds.session_token.is_some());
     let cfg = config_for(
         &m.endpoint,
-        &format!("[roles.ci]\nbound_principal_arns = [\"arn:aws:iam::{ACCOUNT}:role/ci-runner-*\"]\n"),
+        &format!(
+            "[roles.ci]\nbound_principal_arns = [\"arn:aws:iam::{ACCOUNT}:role/ci-runner-*\"]\n"
+        ),
     );
     drop(m);
-    let proof = sign(&creds, &["--server-id", SERVER_ID, "--role", "ci", "--region", "us-west-2"]);
+    let proof = sign(
+        &creds,
+        &[
+            "--server-id",
+            SERVER_ID,
+            "--role",
+            "ci",
+            "--region",
+            "us-west-2",
+        ],
+    );
     let req = common::proof::decode(proof.as_bytes()).unwrap().request;
     assert_eq!(req.url, "https://sts.us-west-2.amazonaws.com/");
     assert!(support::header(&req, "X-Amz-Security-Token").len() > 10);
@@ -57,7 +82,10 @@ fn assumed_role_with_session_token_through_a_regional_endpoint() {
     assert_eq!(id.identity.canonical_arn, role_arn);
     assert_eq!(id.identity.principal_type, "assumed-role");
     assert_eq!(id.identity.principal_name, name);
-    assert_eq!(id.identity.session_name.as_deref(), Some(format!("{name}-session").as_str()));
+    assert_eq!(
+        id.identity.session_name.as_deref(),
+        Some(format!("{name}-session").as_str())
+    );
     assert_eq!(id.role, "ci");
 }
 
@@ -66,7 +94,10 @@ fn role_defaults_to_the_principal_name() {
     let mut m = moto();
     let name = unique("deployer");
     let (creds, _, user_id) = m.user(&name);
-    let cfg = config_for(&m.endpoint, &format!("[roles.{name}]\nbound_user_ids = [\"{user_id}\"]\n"));
+    let cfg = config_for(
+        &m.endpoint,
+        &format!("[roles.{name}]\nbound_user_ids = [\"{user_id}\"]\n"),
+    );
     drop(m);
     let out = verify(&cfg, sign(&creds, &["--server-id", SERVER_ID])).success();
     assert_eq!(parse_identity(stdout(&out).trim()).role, name);
@@ -95,7 +126,11 @@ fn endpoint_from_aws_endpoint_url_sts_verifies_without_sts_endpoint() {
         "[login]\nserver_id = \"{SERVER_ID}\"\n[roles.any]\nbound_account_ids = [\"{ACCOUNT}\"]\n"
     ));
     let out = verify(&refused, proof.clone()).code(77);
-    assert!(stderr(&out).contains("is not an STS endpoint"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not an STS endpoint"),
+        "{}",
+        stderr(&out)
+    );
     let allowed = config(&format!(
         "[login]\nserver_id = \"{SERVER_ID}\"\nallowed_sts_hosts = [\"127.0.0.1\"]\n[roles.any]\nbound_account_ids = [\"{ACCOUNT}\"]\n"
     ));
@@ -107,15 +142,33 @@ fn endpoint_from_aws_endpoint_url_sts_verifies_without_sts_endpoint() {
 fn unbound_principal_is_refused() {
     let mut m = moto();
     let (creds, arn, _) = m.user(&unique("mallory"));
-    let cfg = config_for(&m.endpoint, "[roles.ci]\nbound_principal_arns = [\"arn:aws:iam::123456789012:role/ci-*\"]\n");
+    let cfg = config_for(
+        &m.endpoint,
+        "[roles.ci]\nbound_principal_arns = [\"arn:aws:iam::123456789012:role/ci-*\"]\n",
+    );
     drop(m);
-    let out = verify(&cfg, sign(&creds, &["--server-id", SERVER_ID, "--role", "ci"])).code(77);
+    let out = verify(
+        &cfg,
+        sign(&creds, &["--server-id", SERVER_ID, "--role", "ci"]),
+    )
+    .code(77);
     let err = stderr(&out);
-    assert!(err.contains(&format!("{arn} does not match login role ci")), "{err}");
+    assert!(
+        err.contains(&format!("{arn} does not match login role ci")),
+        "{err}"
+    );
     assert!(stdout(&out).is_empty());
     // A role that is not configured at all.
-    let out = verify(&cfg, sign(&creds, &["--server-id", SERVER_ID, "--role", "nope"])).code(77);
-    assert!(stderr(&out).contains("login role `nope`, which is not configured"), "{}", stderr(&out));
+    let out = verify(
+        &cfg,
+        sign(&creds, &["--server-id", SERVER_ID, "--role", "nope"]),
+    )
+    .code(77);
+    assert!(
+        stderr(&out).contains("login role `nope`, which is not configured"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -129,7 +182,11 @@ fn tampered_signature_is_refused_by_sts() {
         let auth = support::header(req, "Authorization");
         let last = auth.chars().last().unwrap();
         let flipped = if last == '0' { '1' } else { '0' };
-        support::set_header(req, "Authorization", &format!("{}{flipped}", &auth[..auth.len() - 1]));
+        support::set_header(
+            req,
+            "Authorization",
+            &format!("{}{flipped}", &auth[..auth.len() - 1]),
+        );
     });
     let out = verify(&cfg, tampered).code(77);
     let err = stderr(&out);
@@ -140,15 +197,25 @@ fn tampered_signature_is_refused_by_sts() {
 #[test]
 fn unknown_keys_are_refused_by_sts() {
     let cfg = config_for(&moto().endpoint, "");
-    let out = verify(&cfg, sign(&Creds::fake(), &["--server-id", SERVER_ID, "--role", "any"])).code(77);
-    assert!(stderr(&out).contains("InvalidClientTokenId"), "{}", stderr(&out));
+    let out = verify(
+        &cfg,
+        sign(&Creds::fake(), &["--server-id", SERVER_ID, "--role", "any"]),
+    )
+    .code(77);
+    assert!(
+        stderr(&out).contains("InvalidClientTokenId"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
 fn hvac_payload_verifies() {
     let mut m = moto();
     let (creds, arn, _) = m.user(&unique("hvac"));
-    let payload = m.call(json!({"op": "hvac", "creds": creds.to_json(), "server_id": SERVER_ID, "role": "any"}));
+    let payload = m.call(
+        json!({"op": "hvac", "creds": creds.to_json(), "server_id": SERVER_ID, "role": "any"}),
+    );
     let cfg = config_for(&m.endpoint, "");
     drop(m);
     let out = verify(&cfg, payload.to_string()).success();
@@ -166,7 +233,13 @@ fn botocore_signed_requests_verify_global_and_regional_with_session_token() {
     drop(m);
     // botocore does not list Host in the header map; it is signed all the same.
     let decoded = common::proof::decode(global.to_string().as_bytes()).unwrap();
-    assert!(!decoded.request.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")));
+    assert!(
+        !decoded
+            .request
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("host"))
+    );
     let with_role = |mut v: serde_json::Value| {
         v["role"] = json!("any");
         v.to_string()
@@ -185,7 +258,17 @@ fn akeyless_format_verifies() {
     let (creds, arn, _) = m.user(&unique("akl"));
     let cfg = config_for(&m.endpoint, "");
     drop(m);
-    let proof = sign(&creds, &["--server-id", SERVER_ID, "--role", "any", "--format", "akeyless"]);
+    let proof = sign(
+        &creds,
+        &[
+            "--server-id",
+            SERVER_ID,
+            "--role",
+            "any",
+            "--format",
+            "akeyless",
+        ],
+    );
     assert!(proof.starts_with("{\"cloud_id\":"), "{proof}");
     let out = verify(&cfg, proof).success();
     assert_eq!(parse_identity(stdout(&out).trim()).identity.arn, arn);
@@ -202,7 +285,13 @@ fn batch_keeps_order_and_reports_the_worst_code() {
     let wrong_server = sign(&b, &["--server-id", "other.example", "--role", "any"]);
     let good_b = sign(&b, &["--server-id", SERVER_ID, "--role", "any"]);
     let input = format!("{good_a}\nnot json\n{wrong_server}\n{good_b}\n");
-    let out = bin("verify-login").args(["--config"]).arg(&cfg).args(["--jobs", "3"]).write_stdin(input).assert().code(77);
+    let out = bin("verify-login")
+        .args(["--config"])
+        .arg(&cfg)
+        .args(["--jobs", "3"])
+        .write_stdin(input)
+        .assert()
+        .code(77);
     let lines: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
     assert_eq!(lines.len(), 4, "{lines:?}");
     assert_eq!(parse_identity(&lines[0]).identity.arn, a_arn);
@@ -210,6 +299,10 @@ fn batch_keeps_order_and_reports_the_worst_code() {
     assert_eq!(bad.error.code, 65);
     let refused: common::docs::ErrorLine = serde_json::from_str(&lines[2]).unwrap();
     assert_eq!(refused.error.code, 77);
-    assert!(refused.error.message.contains("X-Vault-AWS-IAM-Server-ID"), "{}", refused.error.message);
+    assert!(
+        refused.error.message.contains("X-Vault-AWS-IAM-Server-ID"),
+        "{}",
+        refused.error.message
+    );
     assert_eq!(parse_identity(&lines[3]).identity.arn, b_arn);
 }

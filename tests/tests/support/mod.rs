@@ -17,7 +17,10 @@ pub const ACCOUNT: &str = "123456789012";
 pub const SERVER_ID: &str = "broker.test";
 
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn scratch() -> &'static tempfile::TempDir {
@@ -28,7 +31,8 @@ fn scratch() -> &'static tempfile::TempDir {
 /// A built binary with an environment that holds nothing of the machine's: no AWS
 /// settings, no vaultless config, an empty home, and no instance metadata service.
 pub fn bin(name: &str) -> Command {
-    let mut cmd = Command::cargo_bin(name).unwrap_or_else(|e| panic!("{name} is not built ({e}); run scripts/test"));
+    let mut cmd = Command::cargo_bin(name)
+        .unwrap_or_else(|e| panic!("{name} is not built ({e}); run scripts/test"));
     for (key, _) in std::env::vars_os() {
         let key = key.to_string_lossy().into_owned();
         if key.starts_with("AWS_") || key.starts_with("VAULTLESS_") {
@@ -87,7 +91,13 @@ impl Creds {
 pub fn sign(creds: &Creds, args: &[&str]) -> String {
     let mut cmd = bin("sign-login");
     creds.apply(&mut cmd);
-    let out = cmd.args(args).assert().success().get_output().stdout.clone();
+    let out = cmd
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
     let text = String::from_utf8(out).unwrap();
     assert_eq!(text.lines().count(), 1, "one proof per line: {text}");
     text.trim_end().to_string()
@@ -96,7 +106,9 @@ pub fn sign(creds: &Creds, args: &[&str]) -> String {
 /// Writes a config file that lives as long as the test binary.
 pub fn config(text: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let path = scratch().path().join(format!("config-{}.toml", N.fetch_add(1, Ordering::SeqCst)));
+    let path = scratch()
+        .path()
+        .join(format!("config-{}.toml", N.fetch_add(1, Ordering::SeqCst)));
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -117,12 +129,20 @@ bound_account_ids = ["{ACCOUNT}"]
 }
 
 pub fn verify(config: &Path, stdin: impl Into<Vec<u8>>) -> assert_cmd::assert::Assert {
-    bin("verify-login").arg("--config").arg(config).write_stdin(stdin).assert()
+    bin("verify-login")
+        .arg("--config")
+        .arg(config)
+        .write_stdin(stdin)
+        .assert()
 }
 
 pub fn unique(prefix: &str) -> String {
     static N: AtomicUsize = AtomicUsize::new(0);
-    format!("{prefix}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst))
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
 }
 
 /// Decodes a Vault-format proof, lets `edit` change the request, and re-encodes it.
@@ -135,14 +155,24 @@ pub fn tamper(proof: &str, edit: impl FnOnce(&mut common::proof::SignedRequest))
 
 /// Sets (or adds) a header, keeping the name's case as given.
 pub fn set_header(req: &mut common::proof::SignedRequest, name: &str, value: &str) {
-    match req.headers.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)) {
+    match req
+        .headers
+        .iter_mut()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+    {
         Some((_, v)) => *v = vec![value.to_string()],
-        None => req.headers.push((name.to_string(), vec![value.to_string()])),
+        None => req
+            .headers
+            .push((name.to_string(), vec![value.to_string()])),
     }
 }
 
 pub fn header(req: &common::proof::SignedRequest, name: &str) -> String {
-    req.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v[0].clone()).unwrap()
+    req.headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v[0].clone())
+        .unwrap()
 }
 
 pub fn parse_identity(line: &str) -> common::docs::VerifiedIdentity {
@@ -159,7 +189,11 @@ pub struct Moto {
 impl Moto {
     fn start() -> Moto {
         let python = root().join(".venv/bin/python");
-        assert!(python.exists(), "{} is missing: run scripts/test, which creates it", python.display());
+        assert!(
+            python.exists(),
+            "{} is missing: run scripts/test, which creates it",
+            python.display()
+        );
         let mut child = StdCommand::new(python)
             .arg(root().join("tests/support/moto_harness.py"))
             .stdin(Stdio::piped())
@@ -171,8 +205,14 @@ impl Moto {
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
         stdout.read_line(&mut line).unwrap();
-        let hello: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("moto did not start ({e}): {line}"));
-        Moto { child, stdin, stdout, endpoint: hello["endpoint"].as_str().unwrap().to_string() }
+        let hello: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("moto did not start ({e}): {line}"));
+        Moto {
+            child,
+            stdin,
+            stdout,
+            endpoint: hello["endpoint"].as_str().unwrap().to_string(),
+        }
     }
 
     pub fn call(&mut self, request: Value) -> Value {
@@ -188,13 +228,21 @@ impl Moto {
     /// A new IAM user with an access key: (credentials, ARN, unique id).
     pub fn user(&mut self, name: &str) -> (Creds, String, String) {
         let v = self.call(json!({"op": "user", "name": name}));
-        (Creds::from_json(&v), v["arn"].as_str().unwrap().into(), v["user_id"].as_str().unwrap().into())
+        (
+            Creds::from_json(&v),
+            v["arn"].as_str().unwrap().into(),
+            v["user_id"].as_str().unwrap().into(),
+        )
     }
 
     /// A new IAM role, assumed: (temporary credentials, assumed-role ARN, role ARN).
     pub fn role(&mut self, name: &str) -> (Creds, String, String) {
         let v = self.call(json!({"op": "role", "name": name}));
-        (Creds::from_json(&v), v["arn"].as_str().unwrap().into(), v["role_arn"].as_str().unwrap().into())
+        (
+            Creds::from_json(&v),
+            v["arn"].as_str().unwrap().into(),
+            v["role_arn"].as_str().unwrap().into(),
+        )
     }
 }
 
@@ -208,5 +256,7 @@ impl Drop for Moto {
 /// stdin closes, which happens when this process exits.
 pub fn moto() -> MutexGuard<'static, Moto> {
     static MOTO: OnceLock<Mutex<Moto>> = OnceLock::new();
-    MOTO.get_or_init(|| Mutex::new(Moto::start())).lock().unwrap_or_else(|e| e.into_inner())
+    MOTO.get_or_init(|| Mutex::new(Moto::start()))
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
 }

@@ -20,16 +20,29 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // The config is read only when it could supply the server ID.
         None => cli.common.load_config()?.config.login.server_id,
     };
-    if server_id.as_deref().is_some_and(|id| id.is_empty() || id.chars().any(char::is_control)) {
+    if server_id
+        .as_deref()
+        .is_some_and(|id| id.is_empty() || id.chars().any(char::is_control))
+    {
         return Err(common::Error::usage("--server-id must be non-empty printable text").into());
     }
     let target = sign::Target::resolve(cli.region.as_deref())?;
-    let extra: Option<Request> = (!cli.request.is_empty())
-        .then(|| cli.request.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect());
+    let extra: Option<Request> = (!cli.request.is_empty()).then(|| {
+        cli.request
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect()
+    });
     let cluster = match cli.format {
-        OutputFormat::Eks => Some(cli.cluster.clone().or_else(|| server_id.clone()).ok_or_else(|| {
-            common::Error::usage("--format eks needs the cluster name").hint("pass --cluster NAME (or --server-id)")
-        })?),
+        OutputFormat::Eks => Some(
+            cli.cluster
+                .clone()
+                .or_else(|| server_id.clone())
+                .ok_or_else(|| {
+                    common::Error::usage("--format eks needs the cluster name")
+                        .hint("pass --cluster NAME (or --server-id)")
+                })?,
+        ),
         _ => None,
     };
 
@@ -44,7 +57,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     common::cli::log(
         cli.common.verbose,
         TOOL,
-        format_args!("signing for {} as {} (region {})", target.url, creds.access_key_id(), target.region),
+        format_args!(
+            "signing for {} as {} (region {})",
+            target.url,
+            creds.access_key_id(),
+            target.region
+        ),
     );
 
     let now = std::time::SystemTime::now();

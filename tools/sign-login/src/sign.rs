@@ -3,7 +3,9 @@
 use std::time::{Duration, SystemTime};
 
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign};
+use aws_sigv4::http_request::{
+    SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
+};
 use aws_sigv4::sign::v4;
 use common::proof::{EKS_CLUSTER_HEADER, SERVER_ID_HEADER, SignedRequest};
 use common::{Error, Result};
@@ -28,8 +30,14 @@ fn valid_region(r: &str) -> bool {
     let parts: Vec<&str> = r.split('-').collect();
     parts.len() >= 3
         && parts[0].len() == 2
-        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 impl Target {
@@ -39,11 +47,19 @@ impl Target {
         if let Some(r) = region
             && !valid_region(r)
         {
-            return Err(Error::usage(format!("--region: `{r}` is not an AWS region name")).hint("e.g. --region eu-west-1"));
+            return Err(
+                Error::usage(format!("--region: `{r}` is not an AWS region name"))
+                    .hint("e.g. --region eu-west-1"),
+            );
         }
         let override_url = ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
             .iter()
-            .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()).map(|v| (*k, v)));
+            .find_map(|k| {
+                std::env::var(k)
+                    .ok()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (*k, v))
+            });
         let signing_region = region.unwrap_or("us-east-1").to_string();
         let (url, host) = match override_url {
             Some((var, url)) => {
@@ -51,10 +67,15 @@ impl Target {
                     .parse()
                     .map_err(|e| Error::usage(format!("{var}: `{url}` is not a URL ({e})")))?;
                 let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-                    return Err(Error::usage(format!("{var}: `{url}` needs a scheme and a host")));
+                    return Err(Error::usage(format!(
+                        "{var}: `{url}` needs a scheme and a host"
+                    )));
                 };
                 let path = uri.path().trim_end_matches('/');
-                (format!("{scheme}://{authority}{path}/"), authority.to_string())
+                (
+                    format!("{scheme}://{authority}{path}/"),
+                    authority.to_string(),
+                )
             }
             None => {
                 let host = match region {
@@ -65,7 +86,11 @@ impl Target {
                 (format!("https://{host}/"), host)
             }
         };
-        Ok(Target { url, host, region: signing_region })
+        Ok(Target {
+            url,
+            host,
+            region: signing_region,
+        })
     }
 }
 
@@ -90,7 +115,12 @@ fn signed(
     let headers: Vec<(String, String)> = req
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or_default().to_string()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                v.to_str().unwrap_or_default().to_string(),
+            )
+        })
         .collect();
     let signable = SignableRequest::new(
         req.method().as_str(),
@@ -111,7 +141,12 @@ fn header_err(e: impl std::fmt::Display) -> Error {
 }
 
 /// Signs `POST <url>` with the GetCallerIdentity body, as Vault and Akeyless expect.
-pub fn post(target: &Target, creds: &Credentials, server_id: Option<&str>, now: SystemTime) -> Result<SignedRequest> {
+pub fn post(
+    target: &Target,
+    creds: &Credentials,
+    server_id: Option<&str>,
+    now: SystemTime,
+) -> Result<SignedRequest> {
     let mut builder = http::Request::builder()
         .method("POST")
         .uri(&target.url)
@@ -121,19 +156,40 @@ pub fn post(target: &Target, creds: &Credentials, server_id: Option<&str>, now: 
         builder = builder.header(SERVER_ID_HEADER, id);
     }
     let mut req = builder.body(BODY.to_string()).map_err(header_err)?;
-    signed(&mut req, creds, &target.region, SigningSettings::default(), now)?;
+    signed(
+        &mut req,
+        creds,
+        &target.region,
+        SigningSettings::default(),
+        now,
+    )?;
     // Header names as Go's http.Header and Vault's clients write them.
     let headers = req
         .headers()
         .iter()
-        .map(|(k, v)| (canonical_name(k.as_str()), vec![v.to_str().unwrap_or_default().to_string()]))
+        .map(|(k, v)| {
+            (
+                canonical_name(k.as_str()),
+                vec![v.to_str().unwrap_or_default().to_string()],
+            )
+        })
         .collect();
-    Ok(SignedRequest { method: "POST".into(), url: target.url.clone(), headers, body: BODY.as_bytes().to_vec() })
+    Ok(SignedRequest {
+        method: "POST".into(),
+        url: target.url.clone(),
+        headers,
+        body: BODY.as_bytes().to_vec(),
+    })
 }
 
 /// Presigns `GET <url>?Action=GetCallerIdentity&Version=2011-06-15` with the cluster
 /// name in a signed `x-k8s-aws-id` header, as `aws eks get-token` does.
-pub fn presign(target: &Target, creds: &Credentials, cluster: &str, now: SystemTime) -> Result<String> {
+pub fn presign(
+    target: &Target,
+    creds: &Credentials,
+    cluster: &str,
+    now: SystemTime,
+) -> Result<String> {
     let mut req = http::Request::builder()
         .method("GET")
         .uri(format!("{}?{BODY}", target.url))
@@ -157,7 +213,9 @@ fn canonical_name(name: &str) -> String {
         .map(|part| {
             let mut c = part.chars();
             match c.next() {
-                Some(first) => first.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase(),
+                Some(first) => {
+                    first.to_ascii_uppercase().to_string() + &c.as_str().to_ascii_lowercase()
+                }
                 None => String::new(),
             }
         })
@@ -174,26 +232,57 @@ mod tests {
         assert!(valid_region("us-east-1"));
         assert!(valid_region("us-gov-west-1"));
         assert!(valid_region("cn-north-1"));
-        for bad in ["", "useast1", "us-east", "US-EAST-1", "us-east-1.evil.com", "us-east-1/"] {
+        for bad in [
+            "",
+            "useast1",
+            "us-east",
+            "US-EAST-1",
+            "us-east-1.evil.com",
+            "us-east-1/",
+        ] {
             assert!(!valid_region(bad), "{bad}");
         }
     }
 
     #[test]
     fn header_names_are_canonical() {
-        assert_eq!(canonical_name("x-amz-security-token"), "X-Amz-Security-Token");
-        assert_eq!(canonical_name("x-vault-aws-iam-server-id"), SERVER_ID_HEADER);
+        assert_eq!(
+            canonical_name("x-amz-security-token"),
+            "X-Amz-Security-Token"
+        );
+        assert_eq!(
+            canonical_name("x-vault-aws-iam-server-id"),
+            SERVER_ID_HEADER
+        );
         assert_eq!(canonical_name("authorization"), "Authorization");
     }
 
     #[test]
     fn post_signs_host_server_id_and_token() {
         let creds = Credentials::new("AKIDEXAMPLE", "secret", Some("token".into()), None, "test");
-        let target = Target { url: "https://sts.amazonaws.com/".into(), host: "sts.amazonaws.com".into(), region: "us-east-1".into() };
-        let req = post(&target, &creds, Some("broker"), SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)).unwrap();
-        let get = |n: &str| req.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v[0].clone());
+        let target = Target {
+            url: "https://sts.amazonaws.com/".into(),
+            host: "sts.amazonaws.com".into(),
+            region: "us-east-1".into(),
+        };
+        let req = post(
+            &target,
+            &creds,
+            Some("broker"),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000),
+        )
+        .unwrap();
+        let get = |n: &str| {
+            req.headers
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v[0].clone())
+        };
         let auth = get("Authorization").unwrap();
-        assert!(auth.contains("Credential=AKIDEXAMPLE/20270115/us-east-1/sts/aws4_request"), "{auth}");
+        assert!(
+            auth.contains("Credential=AKIDEXAMPLE/20270115/us-east-1/sts/aws4_request"),
+            "{auth}"
+        );
         assert!(auth.contains("SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-vault-aws-iam-server-id"), "{auth}");
         assert_eq!(get("X-Amz-Date").as_deref(), Some("20270115T080000Z"));
         assert_eq!(get("X-Amz-Security-Token").as_deref(), Some("token"));
@@ -203,10 +292,22 @@ mod tests {
     #[test]
     fn presign_puts_signature_in_query() {
         let creds = Credentials::new("AKIDEXAMPLE", "secret", None, None, "test");
-        let target = Target { url: "https://sts.us-west-2.amazonaws.com/".into(), host: "sts.us-west-2.amazonaws.com".into(), region: "us-west-2".into() };
+        let target = Target {
+            url: "https://sts.us-west-2.amazonaws.com/".into(),
+            host: "sts.us-west-2.amazonaws.com".into(),
+            region: "us-west-2".into(),
+        };
         let url = presign(&target, &creds, "prod", SystemTime::now()).unwrap();
-        assert!(url.starts_with("https://sts.us-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&"), "{url}");
-        assert!(url.contains("X-Amz-SignedHeaders=host%3Bx-k8s-aws-id"), "{url}");
+        assert!(
+            url.starts_with(
+                "https://sts.us-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&"
+            ),
+            "{url}"
+        );
+        assert!(
+            url.contains("X-Amz-SignedHeaders=host%3Bx-k8s-aws-id"),
+            "{url}"
+        );
         assert!(url.contains("X-Amz-Expires=60"), "{url}");
     }
 }

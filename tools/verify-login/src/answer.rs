@@ -66,11 +66,19 @@ fn parse_json(body: &[u8]) -> Result<Caller> {
     }
     let doc: Doc = serde_json::from_slice(body).map_err(|e| refused(format_args!("JSON: {e}")))?;
     let f = doc.response.result;
-    non_empty(Caller { arn: f.arn, account: f.account, user_id: f.user_id })
+    non_empty(Caller {
+        arn: f.arn,
+        account: f.account,
+        user_id: f.user_id,
+    })
 }
 
 fn non_empty(c: Caller) -> Result<Caller> {
-    for (name, v) in [("Arn", &c.arn), ("Account", &c.account), ("UserId", &c.user_id)] {
+    for (name, v) in [
+        ("Arn", &c.arn),
+        ("Account", &c.account),
+        ("UserId", &c.user_id),
+    ] {
         if v.trim().is_empty() {
             return Err(refused(format_args!("empty {name}")));
         }
@@ -85,10 +93,13 @@ fn parse_xml(body: &[u8]) -> Result<Caller> {
     let mut path: Vec<String> = Vec::new();
     let mut root_seen = false;
     let mut results = 0;
-    let (mut arn, mut account, mut user_id): (Option<String>, Option<String>, Option<String>) = (None, None, None);
+    let (mut arn, mut account, mut user_id): (Option<String>, Option<String>, Option<String>) =
+        (None, None, None);
     let mut current = String::new();
     loop {
-        let event = reader.read_event().map_err(|e| refused(format_args!("XML: {e}")))?;
+        let event = reader
+            .read_event()
+            .map_err(|e| refused(format_args!("XML: {e}")))?;
         match event {
             Event::Decl(_) if !root_seen && path.is_empty() => {}
             Event::Comment(_) => {}
@@ -111,7 +122,9 @@ fn parse_xml(body: &[u8]) -> Result<Caller> {
                     }
                 } else if path.len() == 2 && path[1] == "GetCallerIdentityResult" {
                     if !matches!(name.as_str(), "Arn" | "Account" | "UserId") {
-                        return Err(refused(format_args!("unexpected element {name} in the result")));
+                        return Err(refused(format_args!(
+                            "unexpected element {name} in the result"
+                        )));
                     }
                     current.clear();
                 }
@@ -137,7 +150,9 @@ fn parse_xml(body: &[u8]) -> Result<Caller> {
                     return Err(refused("text outside the root element"));
                 }
                 if path.len() == 3 {
-                    let s = t.decode().map_err(|e| refused(format_args!("XML text: {e}")))?;
+                    let s = t
+                        .decode()
+                        .map_err(|e| refused(format_args!("XML text: {e}")))?;
                     current.push_str(&s);
                 }
             }
@@ -183,7 +198,11 @@ fn parse_xml(body: &[u8]) -> Result<Caller> {
         return Err(refused("no GetCallerIdentityResult"));
     }
     match (arn, account, user_id) {
-        (Some(arn), Some(account), Some(user_id)) => non_empty(Caller { arn, account, user_id }),
+        (Some(arn), Some(account), Some(user_id)) => non_empty(Caller {
+            arn,
+            account,
+            user_id,
+        }),
         _ => Err(refused("result lacks Arn, Account or UserId")),
     }
 }
@@ -260,13 +279,28 @@ mod tests {
         let cases = [
             ("two results", two),
             ("leading garbage", format!("junk{GOOD}")),
-            ("trailing root", format!("{GOOD}<GetCallerIdentityResponse/>")),
+            (
+                "trailing root",
+                format!("{GOOD}<GetCallerIdentityResponse/>"),
+            ),
             ("doctype", format!("<!DOCTYPE x [<!ENTITY a \"b\">]>{GOOD}")),
             ("entity", GOOD.replace("alice", "&a;")),
-            ("empty arn", GOOD.replace("arn:aws:iam::123456789012:user/alice", "")),
-            ("repeated arn", GOOD.replace("<UserId>", "<Arn>x</Arn><UserId>")),
-            ("extra field", GOOD.replace("<UserId>", "<Role>x</Role><UserId>")),
-            ("other root", GOOD.replace("GetCallerIdentityResponse", "AssumeRoleResponse")),
+            (
+                "empty arn",
+                GOOD.replace("arn:aws:iam::123456789012:user/alice", ""),
+            ),
+            (
+                "repeated arn",
+                GOOD.replace("<UserId>", "<Arn>x</Arn><UserId>"),
+            ),
+            (
+                "extra field",
+                GOOD.replace("<UserId>", "<Role>x</Role><UserId>"),
+            ),
+            (
+                "other root",
+                GOOD.replace("GetCallerIdentityResponse", "AssumeRoleResponse"),
+            ),
             ("no result", "<GetCallerIdentityResponse/>".to_string()),
             ("cdata", GOOD.replace("alice", "<![CDATA[alice]]>")),
         ];

@@ -21,7 +21,8 @@ const MAX_PRESIGN_EXPIRES: u64 = 900;
 const STS_VERSION: &str = "2011-06-15";
 
 /// `X-Amz-*` headers a GetCallerIdentity request may carry; any other is refused.
-const ALLOWED_AMZ_HEADERS: &[&str] = &["x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
+const ALLOWED_AMZ_HEADERS: &[&str] =
+    &["x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
 /// Headers that change how a request is framed or routed; never forwarded.
 const FORBIDDEN_HEADERS: &[&str] = &[
     "connection",
@@ -80,15 +81,22 @@ fn denied(text: impl Into<String>) -> Error {
 pub fn is_loopback(host: &str) -> bool {
     let h = host.trim_start_matches('[').trim_end_matches(']');
     h == "localhost"
-        || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn is_region(r: &str) -> bool {
     let parts: Vec<&str> = r.split('-').collect();
     parts.len() >= 3
         && parts[0].len() == 2
-        && parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
-        && parts.last().is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// True for the real STS endpoints: global, regional, FIPS, and China.
@@ -96,11 +104,17 @@ pub fn is_sts_host(host: &str) -> bool {
     if host == "sts.amazonaws.com" {
         return true;
     }
-    if let Some(region) = host.strip_prefix("sts.").and_then(|h| h.strip_suffix(".amazonaws.com.cn")) {
+    if let Some(region) = host
+        .strip_prefix("sts.")
+        .and_then(|h| h.strip_suffix(".amazonaws.com.cn"))
+    {
         return region.starts_with("cn-") && is_region(region);
     }
-    let rest = host.strip_prefix("sts.").or_else(|| host.strip_prefix("sts-fips."));
-    rest.and_then(|h| h.strip_suffix(".amazonaws.com")).is_some_and(is_region)
+    let rest = host
+        .strip_prefix("sts.")
+        .or_else(|| host.strip_prefix("sts-fips."));
+    rest.and_then(|h| h.strip_suffix(".amazonaws.com"))
+        .is_some_and(is_region)
 }
 
 struct Url<'a> {
@@ -114,10 +128,17 @@ struct Url<'a> {
 /// Parses and checks the proof URL: scheme, host, port, userinfo, path.
 fn check_url<'a>(url: &'a str, policy: &Policy) -> Result<Url<'a>> {
     if url.len() > MAX_URL_BYTES {
-        return Err(denied(format!("request URL is longer than {MAX_URL_BYTES} bytes")));
+        return Err(denied(format!(
+            "request URL is longer than {MAX_URL_BYTES} bytes"
+        )));
     }
-    if url.bytes().any(|b| b <= b' ' || b >= 0x7f || b == b'\\' || b == b'#') {
-        return Err(denied("request URL has spaces, control characters, a backslash or a fragment"));
+    if url
+        .bytes()
+        .any(|b| b <= b' ' || b >= 0x7f || b == b'\\' || b == b'#')
+    {
+        return Err(denied(
+            "request URL has spaces, control characters, a backslash or a fragment",
+        ));
     }
     let (scheme, rest) = url
         .split_once("://")
@@ -143,7 +164,9 @@ fn check_url<'a>(url: &'a str, policy: &Policy) -> Result<Url<'a>> {
         _ => (authority, None),
     };
     if host.is_empty() || host.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(denied(format!("request URL host `{host}` must be non-empty lower case")));
+        return Err(denied(format!(
+            "request URL host `{host}` must be non-empty lower case"
+        )));
     }
     let allowlisted = policy.allowed_hosts.iter().any(|h| h == host);
     let loopback = is_loopback(host);
@@ -154,19 +177,31 @@ fn check_url<'a>(url: &'a str, policy: &Policy) -> Result<Url<'a>> {
     match scheme {
         "https" => {}
         "http" if allowlisted && loopback => {}
-        "http" => return Err(denied("request URL must be https (http is accepted only for allowlisted loopback hosts)")),
+        "http" => {
+            return Err(denied(
+                "request URL must be https (http is accepted only for allowlisted loopback hosts)",
+            ));
+        }
         other => return Err(denied(format!("request URL scheme `{other}` is not https"))),
     }
     if let Some(p) = port {
         let default = if scheme == "https" { "443" } else { "80" };
         if p != default && !(allowlisted && loopback) {
-            return Err(denied(format!("request URL port {p} is not the default port of {scheme}")));
+            return Err(denied(format!(
+                "request URL port {p} is not the default port of {scheme}"
+            )));
         }
     }
     if path != "/" {
         return Err(denied(format!("request URL path must be / (got `{path}`)")));
     }
-    Ok(Url { scheme, host: host.to_string(), authority: authority.to_string(), path, query })
+    Ok(Url {
+        scheme,
+        host: host.to_string(),
+        authority: authority.to_string(),
+        path,
+        query,
+    })
 }
 
 /// Parses `a=b&c=d`, refusing repeated keys, also ones that differ only in case.
@@ -190,22 +225,37 @@ fn form_pairs(what: &str, text: &str) -> Result<Vec<(String, String)>> {
 }
 
 fn check_action(what: &str, pairs: &[(String, String)], allowed_extra: &[&str]) -> Result<()> {
-    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
     match get("Action") {
         Some("GetCallerIdentity") => {}
-        Some(other) => return Err(denied(format!("{what} Action must be GetCallerIdentity (got `{other}`)"))),
+        Some(other) => {
+            return Err(denied(format!(
+                "{what} Action must be GetCallerIdentity (got `{other}`)"
+            )));
+        }
         None => return Err(denied(format!("{what} has no Action=GetCallerIdentity"))),
     }
     match get("Version") {
         Some(STS_VERSION) => {}
-        Some(other) => return Err(denied(format!("{what} Version must be {STS_VERSION} (got `{other}`)"))),
+        Some(other) => {
+            return Err(denied(format!(
+                "{what} Version must be {STS_VERSION} (got `{other}`)"
+            )));
+        }
         None => return Err(denied(format!("{what} has no Version={STS_VERSION}"))),
     }
     if let Some((k, _)) = pairs
         .iter()
         .find(|(k, _)| k != "Action" && k != "Version" && !allowed_extra.contains(&k.as_str()))
     {
-        return Err(denied(format!("{what} has a key beyond Action and Version: `{k}`")));
+        return Err(denied(format!(
+            "{what} has a key beyond Action and Version: `{k}`"
+        )));
     }
     Ok(())
 }
@@ -218,16 +268,26 @@ fn check_date(value: &str, now: Timestamp, max_skew: Duration) -> Result<Timesta
         .and_then(|t| t.to_datetime().ok())
         .and_then(|dt| dt.to_zoned(jiff::tz::TimeZone::UTC).ok())
         .map(|z| z.timestamp())
-        .ok_or_else(|| denied(format!("X-Amz-Date `{value}` is not a date like 20261122T100000Z")))?;
+        .ok_or_else(|| {
+            denied(format!(
+                "X-Amz-Date `{value}` is not a date like 20261122T100000Z"
+            ))
+        })?;
     let skew = jiff::SignedDuration::try_from(max_skew).unwrap_or(jiff::SignedDuration::MAX);
     let age = now.duration_since(when);
     if age > skew {
-        return Err(denied(format!("X-Amz-Date {value} is older than max_skew ({}s)", max_skew.as_secs()))
-            .hint("make a fresh proof for every login; check the signer's clock"));
+        return Err(denied(format!(
+            "X-Amz-Date {value} is older than max_skew ({}s)",
+            max_skew.as_secs()
+        ))
+        .hint("make a fresh proof for every login; check the signer's clock"));
     }
     if -age > skew {
-        return Err(denied(format!("X-Amz-Date {value} is in the future beyond max_skew ({}s)", max_skew.as_secs()))
-            .hint("check the signer's clock"));
+        return Err(denied(format!(
+            "X-Amz-Date {value} is in the future beyond max_skew ({}s)",
+            max_skew.as_secs()
+        ))
+        .hint("check the signer's clock"));
     }
     Ok(when)
 }
@@ -242,13 +302,18 @@ struct Authorization {
 fn parse_credential(value: &str) -> Result<(String, String)> {
     let parts: Vec<&str> = value.split('/').collect();
     if parts.len() != 5 || parts[4] != "aws4_request" || parts[0].is_empty() {
-        return Err(denied("credential scope is not AKID/DATE/REGION/SERVICE/aws4_request"));
+        return Err(denied(
+            "credential scope is not AKID/DATE/REGION/SERVICE/aws4_request",
+        ));
     }
     if parts[0].bytes().any(|b| !b.is_ascii_alphanumeric()) {
         return Err(denied("access key id in the credential scope is malformed"));
     }
     if !is_region(parts[2]) {
-        return Err(denied(format!("credential scope region `{}` is not a region", parts[2])));
+        return Err(denied(format!(
+            "credential scope region `{}` is not a region",
+            parts[2]
+        )));
     }
     Ok((parts[1].to_string(), parts[3].to_string()))
 }
@@ -267,33 +332,51 @@ fn parse_authorization(value: &str) -> Result<Authorization> {
             "Credential" => &mut credential,
             "SignedHeaders" => &mut signed,
             "Signature" => &mut signature,
-            other => return Err(denied(format!("Authorization has an unknown field `{other}`"))),
+            other => {
+                return Err(denied(format!(
+                    "Authorization has an unknown field `{other}`"
+                )));
+            }
         };
         if slot.replace(v).is_some() {
             return Err(denied(format!("Authorization repeats `{k}`")));
         }
     }
     let (Some(credential), Some(signed), Some(signature)) = (credential, signed, signature) else {
-        return Err(denied("Authorization lacks Credential, SignedHeaders or Signature"));
+        return Err(denied(
+            "Authorization lacks Credential, SignedHeaders or Signature",
+        ));
     };
     if signature.len() != 64 || !signature.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(denied("Authorization Signature is not 64 hex digits"));
     }
     let (scope_date, service) = parse_credential(credential)?;
-    Ok(Authorization { scope_date, service, signed_headers: signed_list(signed)? })
+    Ok(Authorization {
+        scope_date,
+        service,
+        signed_headers: signed_list(signed)?,
+    })
 }
 
 fn signed_list(signed: &str) -> Result<Vec<String>> {
     let list: Vec<String> = signed.split(';').map(str::to_string).collect();
-    if list.iter().any(|h| h.is_empty() || h.bytes().any(|b| !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))) {
-        return Err(denied("SignedHeaders is not a ;-separated list of lower-case header names"));
+    if list.iter().any(|h| {
+        h.is_empty()
+            || h.bytes()
+                .any(|b| !(b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+    }) {
+        return Err(denied(
+            "SignedHeaders is not a ;-separated list of lower-case header names",
+        ));
     }
     Ok(list)
 }
 
 fn check_scope(scope_date: &str, service: &str, amz_date: &str) -> Result<()> {
     if service != "sts" {
-        return Err(denied(format!("signature is for service `{service}`, not sts")));
+        return Err(denied(format!(
+            "signature is for service `{service}`, not sts"
+        )));
     }
     if !amz_date.starts_with(scope_date) || scope_date.len() != 8 {
         return Err(denied("credential scope date does not match X-Amz-Date"));
@@ -309,7 +392,9 @@ fn valid_header_name(name: &str) -> bool {
 }
 
 fn valid_header_value(value: &str) -> bool {
-    value.bytes().all(|b| b == b'\t' || (b' '..0x7f).contains(&b))
+    value
+        .bytes()
+        .all(|b| b == b'\t' || (b' '..0x7f).contains(&b))
 }
 
 /// Runs every local check on a decoded proof and returns the request to forward.
@@ -317,7 +402,11 @@ pub fn check(proof: &Decoded, policy: &Policy, now: Timestamp) -> Result<Outgoin
     let req = &proof.request;
     match (proof.format, req.method.as_str()) {
         (Format::Eks, "GET") | (Format::Vault | Format::Akeyless, "POST") => {}
-        (_, m) => return Err(denied(format!("request method must be POST (GET for EKS tokens), got `{m}`"))),
+        (_, m) => {
+            return Err(denied(format!(
+                "request method must be POST (GET for EKS tokens), got `{m}`"
+            )));
+        }
     }
     let url = check_url(&req.url, policy)?;
     if proof.format == Format::Eks {
@@ -327,14 +416,26 @@ pub fn check(proof: &Decoded, policy: &Policy, now: Timestamp) -> Result<Outgoin
     }
 }
 
-fn check_presigned(url: &Url<'_>, empty_body: bool, policy: &Policy, now: Timestamp) -> Result<Outgoing> {
+fn check_presigned(
+    url: &Url<'_>,
+    empty_body: bool,
+    policy: &Policy,
+    now: Timestamp,
+) -> Result<Outgoing> {
     if !empty_body {
         return Err(denied("a presigned GET must have no body"));
     }
-    let query = url.query.ok_or_else(|| denied("EKS token URL has no query"))?;
+    let query = url
+        .query
+        .ok_or_else(|| denied("EKS token URL has no query"))?;
     let pairs = form_pairs("EKS token query", query)?;
     check_action("EKS token query", &pairs, PRESIGN_QUERY_KEYS)?;
-    let get = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
     let need = |key: &str| get(key).ok_or_else(|| denied(format!("EKS token query has no {key}")));
     if need("X-Amz-Algorithm")? != "AWS4-HMAC-SHA256" {
         return Err(denied("EKS token X-Amz-Algorithm is not AWS4-HMAC-SHA256"));
@@ -347,7 +448,9 @@ fn check_presigned(url: &Url<'_>, empty_body: bool, policy: &Policy, now: Timest
         .parse()
         .map_err(|_| denied("EKS token X-Amz-Expires is not a number"))?;
     if expires > MAX_PRESIGN_EXPIRES {
-        return Err(denied(format!("X-Amz-Expires must be 0-{MAX_PRESIGN_EXPIRES} (got {expires})")));
+        return Err(denied(format!(
+            "X-Amz-Expires must be 0-{MAX_PRESIGN_EXPIRES} (got {expires})"
+        )));
     }
     let amz_date = need("X-Amz-Date")?;
     check_date(amz_date, now, policy.max_skew)?;
@@ -358,21 +461,33 @@ fn check_presigned(url: &Url<'_>, empty_body: bool, policy: &Policy, now: Timest
         return Err(denied("host is not among the signed headers"));
     }
     let Some(cluster) = &policy.server_id else {
-        return Err(denied("EKS tokens need [login] server_id, the cluster ID their x-k8s-aws-id must carry")
-            .hint("set [login] server_id to the cluster name given to sign-login --cluster"));
+        return Err(denied(
+            "EKS tokens need [login] server_id, the cluster ID their x-k8s-aws-id must carry",
+        )
+        .hint("set [login] server_id to the cluster name given to sign-login --cluster"));
     };
     if !signed.iter().any(|h| h == EKS_CLUSTER_HEADER) {
-        return Err(denied("x-k8s-aws-id is not among the signed headers of the EKS token"));
+        return Err(denied(
+            "x-k8s-aws-id is not among the signed headers of the EKS token",
+        ));
     }
-    if let Some(extra) = signed.iter().find(|h| *h != "host" && *h != EKS_CLUSTER_HEADER) {
-        return Err(denied(format!("EKS token signs a header the verifier cannot supply: {extra}")));
+    if let Some(extra) = signed
+        .iter()
+        .find(|h| *h != "host" && *h != EKS_CLUSTER_HEADER)
+    {
+        return Err(denied(format!(
+            "EKS token signs a header the verifier cannot supply: {extra}"
+        )));
     }
     Ok(Outgoing {
         method: http::Method::GET,
         scheme: url.scheme.to_string(),
         authority: url.authority.clone(),
         path_and_query: format!("{}?{query}", url.path),
-        headers: vec![(EKS_CLUSTER_HEADER.to_string(), cluster.clone()), ("Accept".into(), "application/json".into())],
+        headers: vec![
+            (EKS_CLUSTER_HEADER.to_string(), cluster.clone()),
+            ("Accept".into(), "application/json".into()),
+        ],
         body: Vec::new(),
         presigned: true,
     })
@@ -384,7 +499,9 @@ fn check_post(proof: &Decoded, url: Url<'_>, policy: &Policy, now: Timestamp) ->
         return Err(denied("a POST proof URL must have no query"));
     }
     if req.body.len() > MAX_BODY_BYTES {
-        return Err(denied(format!("request body is longer than {MAX_BODY_BYTES} bytes")));
+        return Err(denied(format!(
+            "request body is longer than {MAX_BODY_BYTES} bytes"
+        )));
     }
     let body = std::str::from_utf8(&req.body).map_err(|_| denied("request body is not UTF-8"))?;
     let pairs = form_pairs("request body", body)?;
@@ -405,7 +522,10 @@ fn check_post(proof: &Decoded, url: Url<'_>, policy: &Policy, now: Timestamp) ->
         }
         seen.push(lower.clone());
         let [value] = values.as_slice() else {
-            return Err(denied(format!("header {name} must have exactly one value (has {})", values.len())));
+            return Err(denied(format!(
+                "header {name} must have exactly one value (has {})",
+                values.len()
+            )));
         };
         if !valid_header_value(value) {
             return Err(denied(format!("header {name} has control characters")));
@@ -414,11 +534,18 @@ fn check_post(proof: &Decoded, url: Url<'_>, policy: &Policy, now: Timestamp) ->
             return Err(denied(format!("header {name} is not allowed in a proof")));
         }
         if lower.starts_with("x-amz-") && !ALLOWED_AMZ_HEADERS.contains(&lower.as_str()) {
-            return Err(denied(format!("header {name} is not an allowed X-Amz-* header")));
+            return Err(denied(format!(
+                "header {name} is not an allowed X-Amz-* header"
+            )));
         }
         headers.push((lower, value.clone()));
     }
-    let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    let get = |n: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.as_str())
+    };
 
     let auth = get("authorization").ok_or_else(|| denied("proof has no Authorization header"))?;
     let auth = parse_authorization(auth)?;
@@ -431,7 +558,10 @@ fn check_post(proof: &Decoded, url: Url<'_>, policy: &Policy, now: Timestamp) ->
     if let Some(host) = get("host")
         && !host.eq_ignore_ascii_case(&url.authority)
     {
-        return Err(denied(format!("Host header `{host}` differs from the URL's host `{}`", url.authority)));
+        return Err(denied(format!(
+            "Host header `{host}` differs from the URL's host `{}`",
+            url.authority
+        )));
     }
     if let Some(len) = get("content-length")
         && len.parse::<usize>().ok() != Some(req.body.len())
@@ -446,17 +576,23 @@ fn check_post(proof: &Decoded, url: Url<'_>, policy: &Policy, now: Timestamp) ->
                     .hint(format!("sign with `sign-login --server-id {expected}`")));
             }
             Some(v) if v != expected => {
-                return Err(denied(format!("{SERVER_ID_HEADER} is `{v}`, not this server's ID")));
+                return Err(denied(format!(
+                    "{SERVER_ID_HEADER} is `{v}`, not this server's ID"
+                )));
             }
             Some(_) => {}
         }
         if !auth.signed_headers.contains(&lower) {
-            return Err(denied(format!("{SERVER_ID_HEADER} is not among the signed headers")));
+            return Err(denied(format!(
+                "{SERVER_ID_HEADER} is not among the signed headers"
+            )));
         }
     }
     for h in &auth.signed_headers {
         if h != "host" && get(h).is_none() {
-            return Err(denied(format!("signed header {h} is missing from the proof")));
+            return Err(denied(format!(
+                "signed header {h} is missing from the proof"
+            )));
         }
     }
     // Forward what the signature covers, plus what STS needs to read the request.
@@ -489,10 +625,25 @@ mod tests {
 
     #[test]
     fn sts_hosts() {
-        for good in ["sts.amazonaws.com", "sts.us-west-2.amazonaws.com", "sts-fips.us-east-1.amazonaws.com", "sts.cn-north-1.amazonaws.com.cn", "sts.us-gov-west-1.amazonaws.com"] {
+        for good in [
+            "sts.amazonaws.com",
+            "sts.us-west-2.amazonaws.com",
+            "sts-fips.us-east-1.amazonaws.com",
+            "sts.cn-north-1.amazonaws.com.cn",
+            "sts.us-gov-west-1.amazonaws.com",
+        ] {
             assert!(is_sts_host(good), "{good}");
         }
-        for bad in ["sts.amazonaws.com.", "evil.com", "sts.amazonaws.com.evil.com", "sts.evil.amazonaws.com", "sts.us-west-2.amazonaws.com.cn", "xsts.amazonaws.com", "sts..amazonaws.com", "s3.amazonaws.com"] {
+        for bad in [
+            "sts.amazonaws.com.",
+            "evil.com",
+            "sts.amazonaws.com.evil.com",
+            "sts.evil.amazonaws.com",
+            "sts.us-west-2.amazonaws.com.cn",
+            "xsts.amazonaws.com",
+            "sts..amazonaws.com",
+            "s3.amazonaws.com",
+        ] {
             assert!(!is_sts_host(bad), "{bad}");
         }
     }
@@ -528,7 +679,9 @@ mod tests {
     #[test]
     fn authorization_parsing() {
         let sig = "a".repeat(64);
-        let ok = format!("AWS4-HMAC-SHA256 Credential=AKID/20261122/us-east-1/sts/aws4_request,  SignedHeaders=host;x-amz-date, Signature={sig}");
+        let ok = format!(
+            "AWS4-HMAC-SHA256 Credential=AKID/20261122/us-east-1/sts/aws4_request,  SignedHeaders=host;x-amz-date, Signature={sig}"
+        );
         let a = parse_authorization(&ok).unwrap();
         assert_eq!(a.service, "sts");
         assert_eq!(a.signed_headers, ["host", "x-amz-date"]);

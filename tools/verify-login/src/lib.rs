@@ -39,12 +39,18 @@ impl Verifier {
         let origin = loaded.origin();
         let server_id = login.server_id.clone();
         if server_id.is_none() && login.require_server_id != Some(false) {
-            return Err(Error::config(format!("[login] server_id is not set {origin}")).hint(
-                "set server_id to the name clients sign for (sign-login --server-id), \
+            return Err(
+                Error::config(format!("[login] server_id is not set {origin}")).hint(
+                    "set server_id to the name clients sign for (sign-login --server-id), \
 or write require_server_id = false to accept proofs meant for any server",
-            ));
+                ),
+            );
         }
-        let endpoint = login.sts_endpoint.as_deref().map(|e| parse_endpoint(e, &origin)).transpose()?;
+        let endpoint = login
+            .sts_endpoint
+            .as_deref()
+            .map(|e| parse_endpoint(e, &origin))
+            .transpose()?;
         for host in &login.allowed_sts_hosts {
             if host.is_empty() || host.contains(['/', ':', '@']) && !host.starts_with('[') {
                 return Err(Error::config(format!(
@@ -58,7 +64,12 @@ or write require_server_id = false to accept proofs meant for any server",
             allowed_hosts: login.allowed_sts_hosts.clone(),
         };
         let sts = Sts::new(endpoint, login.timeout());
-        Ok(Verifier { policy, sts, loaded, verbose })
+        Ok(Verifier {
+            policy,
+            sts,
+            loaded,
+            verbose,
+        })
     }
 
     /// Verifies one proof document, start to end.
@@ -83,15 +94,35 @@ or write require_server_id = false to accept proofs meant for any server",
             ),
         );
         let answer = self.sts.send(&outgoing).await?;
-        let caller = answer::parse(&answer.body, answer.content_type.as_deref(), outgoing.presigned)?;
+        let caller = answer::parse(
+            &answer.body,
+            answer.content_type.as_deref(),
+            outgoing.presigned,
+        )?;
         let identity = identity::identity(&caller)?;
-        let role_name = decoded.role.clone().unwrap_or_else(|| identity.principal_name.clone());
+        let role_name = decoded
+            .role
+            .clone()
+            .unwrap_or_else(|| identity.principal_name.clone());
         let role = self.loaded.config.roles.get(&role_name).ok_or_else(|| {
-            Error::denied(format!("{} asked for login role `{role_name}`, which is not configured", identity.arn))
-                .hint(format!("add [roles.{role_name}] with bound_* lists {}", self.loaded.origin()))
+            Error::denied(format!(
+                "{} asked for login role `{role_name}`, which is not configured",
+                identity.arn
+            ))
+            .hint(format!(
+                "add [roles.{role_name}] with bound_* lists {}",
+                self.loaded.origin()
+            ))
         })?;
         identity::check_bindings(&identity, &role_name, role)?;
-        common::cli::log(self.verbose, TOOL, format_args!("proof {index}: {} verified as role {role_name}", identity.arn));
+        common::cli::log(
+            self.verbose,
+            TOOL,
+            format_args!(
+                "proof {index}: {} verified as role {role_name}",
+                identity.arn
+            ),
+        );
         Ok(VerifiedIdentity {
             identity,
             role: role_name,
@@ -103,8 +134,9 @@ or write require_server_id = false to accept proofs meant for any server",
 
 fn parse_endpoint(text: &str, origin: &str) -> Result<Endpoint> {
     let bad = |why: &str| {
-        Error::config(format!("[login] sts_endpoint `{text}` {why} {origin}"))
-            .hint("write it like https://sts.us-east-1.amazonaws.com (http only for a loopback address)")
+        Error::config(format!("[login] sts_endpoint `{text}` {why} {origin}")).hint(
+            "write it like https://sts.us-east-1.amazonaws.com (http only for a loopback address)",
+        )
     };
     let (scheme, rest) = text.split_once("://").ok_or_else(|| bad("is not a URL"))?;
     let authority = rest.strip_suffix('/').unwrap_or(rest);
@@ -120,7 +152,10 @@ fn parse_endpoint(text: &str, origin: &str) -> Result<Endpoint> {
         "http" if checks::is_loopback(host) => {}
         _ => return Err(bad("must be https (http only for a loopback address)")),
     }
-    Ok(Endpoint { scheme: scheme.to_string(), authority: authority.to_string() })
+    Ok(Endpoint {
+        scheme: scheme.to_string(),
+        authority: authority.to_string(),
+    })
 }
 
 /// Splits stdin into proof documents: one JSON document (even pretty-printed), or
@@ -130,7 +165,11 @@ fn documents(input: &[u8]) -> Vec<&[u8]> {
     if trimmed.is_empty() {
         return Vec::new();
     }
-    let lines: Vec<&[u8]> = trimmed.split(|b| *b == b'\n').map(|l| l.trim_ascii()).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&[u8]> = trimmed
+        .split(|b| *b == b'\n')
+        .map(|l| l.trim_ascii())
+        .filter(|l| !l.is_empty())
+        .collect();
     if lines.len() > 1 && serde_json::from_slice::<serde::de::IgnoredAny>(trimmed).is_ok() {
         return vec![trimmed];
     }
@@ -146,9 +185,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .read_to_end(&mut input)
         .context("reading proofs from stdin")?;
     if input.len() as u64 > MAX_INPUT_BYTES {
-        return Err(Error::bad_input(format!("stdin is larger than {} MiB", MAX_INPUT_BYTES >> 20))
-            .hint("send at most a few tens of thousands of proofs per run")
-            .into());
+        return Err(Error::bad_input(format!(
+            "stdin is larger than {} MiB",
+            MAX_INPUT_BYTES >> 20
+        ))
+        .hint("send at most a few tens of thousands of proofs per run")
+        .into());
     }
     let verifier = Arc::new(Verifier::new(loaded, cli.common.verbose)?);
     let docs: Vec<Vec<u8>> = documents(&input).into_iter().map(<[u8]>::to_vec).collect();
@@ -170,7 +212,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let verifier = verifier.clone();
             let permits = permits.clone();
             tasks.push(tokio::spawn(async move {
-                let _permit = permits.acquire_owned().await.expect("semaphore is never closed");
+                let _permit = permits
+                    .acquire_owned()
+                    .await
+                    .expect("semaphore is never closed");
                 verifier.verify(i + 1, &doc).await
             }));
         }

@@ -62,7 +62,12 @@ enum Attempt {
 impl Sts {
     pub fn new(endpoint: Option<Endpoint>, timeout: Duration) -> Sts {
         let plain = Client::builder(TokioExecutor::new()).build(connector());
-        Sts { endpoint, timeout, plain, tls: OnceLock::new() }
+        Sts {
+            endpoint,
+            timeout,
+            plain,
+            tls: OnceLock::new(),
+        }
     }
 
     fn tls_client(&self) -> Result<&Client<HttpsConnector<HttpConnector>, Body>> {
@@ -108,7 +113,9 @@ impl Sts {
                     Attempt::Retry(e) => last = Some(e),
                 }
             }
-            Err(last.expect("at least one attempt").context(format_args!("after {MAX_TRIES} tries")))
+            Err(last
+                .expect("at least one attempt")
+                .context(format_args!("after {MAX_TRIES} tries")))
         };
         match tokio::time::timeout(self.timeout, run).await {
             Ok(result) => result,
@@ -131,7 +138,9 @@ impl Sts {
         }
         let request = match builder.body(Full::new(Bytes::from(out.body.clone()))) {
             Ok(r) => r,
-            Err(e) => return Attempt::Fail(Error::denied(format!("proof cannot be sent as HTTP: {e}"))),
+            Err(e) => {
+                return Attempt::Fail(Error::denied(format!("proof cannot be sent as HTTP: {e}")));
+            }
         };
         let sent = if scheme == "https" {
             match self.tls_client() {
@@ -156,7 +165,12 @@ impl Sts {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let too_big = || Error::denied(format!("STS answer is larger than {} KiB", MAX_ANSWER_BYTES / 1024));
+        let too_big = || {
+            Error::denied(format!(
+                "STS answer is larger than {} KiB",
+                MAX_ANSWER_BYTES / 1024
+            ))
+        };
         if response
             .headers()
             .get(http::header::CONTENT_LENGTH)
@@ -165,27 +179,44 @@ impl Sts {
         {
             return Attempt::Fail(too_big());
         }
-        let body = match Limited::new(response.into_body(), MAX_ANSWER_BYTES).collect().await {
+        let body = match Limited::new(response.into_body(), MAX_ANSWER_BYTES)
+            .collect()
+            .await
+        {
             Ok(b) => b.to_bytes(),
             Err(e) if e.is::<http_body_util::LengthLimitError>() => return Attempt::Fail(too_big()),
             Err(e) => {
-                return Attempt::Retry(Error::unavailable(format!("STS answer from {authority} broke off: {e}")));
+                return Attempt::Retry(Error::unavailable(format!(
+                    "STS answer from {authority} broke off: {e}"
+                )));
             }
         };
         let code = crate::answer::error_code(&body);
         let throttled = status.as_u16() == 429
-            || code.as_deref().is_some_and(|c| c.contains("Throttl") || c == "RequestLimitExceeded");
+            || code
+                .as_deref()
+                .is_some_and(|c| c.contains("Throttl") || c == "RequestLimitExceeded");
         if status.is_success() && status.as_u16() == 200 {
             Attempt::Done(Answer { content_type, body })
         } else if throttled {
-            Attempt::Retry(Error::temp_fail(format!("STS throttled the request ({status})")).hint("retry later"))
+            Attempt::Retry(
+                Error::temp_fail(format!("STS throttled the request ({status})"))
+                    .hint("retry later"),
+            )
         } else if status.is_server_error() {
-            Attempt::Retry(Error::unavailable(format!("STS answered {status}")).hint("STS is failing; retry later"))
+            Attempt::Retry(
+                Error::unavailable(format!("STS answered {status}"))
+                    .hint("STS is failing; retry later"),
+            )
         } else if status.is_redirection() {
-            Attempt::Fail(Error::denied(format!("STS answered a redirect ({status}); redirects are not followed")))
+            Attempt::Fail(Error::denied(format!(
+                "STS answered a redirect ({status}); redirects are not followed"
+            )))
         } else if status.is_client_error() {
             let detail = crate::answer::error_summary(&body);
-            Attempt::Fail(Error::denied(format!("STS refused the proof ({status}): {detail}")))
+            Attempt::Fail(Error::denied(format!(
+                "STS refused the proof ({status}): {detail}"
+            )))
         } else {
             Attempt::Fail(Error::denied(format!("STS answered {status}, not 200")))
         }
