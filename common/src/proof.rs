@@ -22,6 +22,22 @@ pub const EKS_CLUSTER_HEADER: &str = "x-k8s-aws-id";
 /// The header that binds a Vault-style proof to one server.
 pub const SERVER_ID_HEADER: &str = "X-Vault-AWS-IAM-Server-ID";
 
+/// True for an AWS region name (`us-east-1`, `us-gov-west-1`, `cn-north-1`): what a
+/// signer may put in a hostname and a verifier accepts in a credential scope.
+pub fn is_region(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Vault,
@@ -308,6 +324,24 @@ mod tests {
                 ),
             ],
             body: b"Action=GetCallerIdentity&Version=2011-06-15".to_vec(),
+        }
+    }
+
+    #[test]
+    fn regions() {
+        for good in ["us-east-1", "us-gov-west-1", "cn-north-1", "eu-central-2"] {
+            assert!(is_region(good), "{good}");
+        }
+        for bad in [
+            "",
+            "useast1",
+            "us-east",
+            "US-EAST-1",
+            "us-east-1.evil.com",
+            "us-east-1/",
+            "us--1",
+        ] {
+            assert!(!is_region(bad), "{bad}");
         }
     }
 

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use common::proof::{Decoded, EKS_CLUSTER_HEADER, Format, SERVER_ID_HEADER};
+use common::proof::{Decoded, EKS_CLUSTER_HEADER, Format, SERVER_ID_HEADER, is_region};
 use common::{Error, Result};
 use jiff::Timestamp;
 
@@ -83,20 +83,6 @@ pub fn is_loopback(host: &str) -> bool {
     h == "localhost"
         || h.parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
-}
-
-fn is_region(r: &str) -> bool {
-    let parts: Vec<&str> = r.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts.iter().all(|p| {
-            !p.is_empty()
-                && p.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
-        && parts
-            .last()
-            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// True for the real STS endpoints: global, regional, FIPS, and China.
