@@ -111,6 +111,36 @@ struct Url<'a> {
     query: Option<&'a str>,
 }
 
+/// Splits `host[:port]`, where host may be a bracketed IPv6 address (`[::1]:8080`).
+fn split_host_port(authority: &str) -> Result<(&str, Option<&str>)> {
+    let (host, port) = if authority.starts_with('[') {
+        let end = authority
+            .find(']')
+            .ok_or_else(|| denied(format!("request URL host `{authority}` has no closing ]")))?;
+        let (host, rest) = authority.split_at(end + 1);
+        match rest {
+            "" => (host, None),
+            _ => (
+                host,
+                Some(rest.strip_prefix(':').ok_or_else(|| {
+                    denied(format!("request URL host `{authority}` has text after ]"))
+                })?),
+            ),
+        }
+    } else {
+        match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if let Some(p) = port
+        && (p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(denied(format!("request URL port `{p}` is not a port")));
+    }
+    Ok((host, port))
+}
+
 /// Parses and checks the proof URL: scheme, host, port, userinfo, path.
 fn check_url<'a>(url: &'a str, policy: &Policy) -> Result<Url<'a>> {
     if url.len() > MAX_URL_BYTES {
@@ -140,15 +170,7 @@ fn check_url<'a>(url: &'a str, policy: &Policy) -> Result<Url<'a>> {
         Some((p, q)) => (p, Some(q)),
         None => (path_query, None),
     };
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
-            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || p.len() > 5 {
-                return Err(denied(format!("request URL port `{p}` is not a port")));
-            }
-            (h, Some(p))
-        }
-        _ => (authority, None),
-    };
+    let (host, port) = split_host_port(authority)?;
     if host.is_empty() || host.bytes().any(|b| b.is_ascii_uppercase()) {
         return Err(denied(format!(
             "request URL host `{host}` must be non-empty lower case"
@@ -632,6 +654,22 @@ mod tests {
         ] {
             assert!(!is_sts_host(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn host_and_port() {
+        assert_eq!(split_host_port("[::1]").unwrap(), ("[::1]", None));
+        assert_eq!(
+            split_host_port("[::1]:8080").unwrap(),
+            ("[::1]", Some("8080"))
+        );
+        assert_eq!(
+            split_host_port("sts.amazonaws.com:443").unwrap(),
+            ("sts.amazonaws.com", Some("443"))
+        );
+        assert!(split_host_port("[::1]x").is_err());
+        assert!(split_host_port("a:b:c").is_err());
+        assert!(split_host_port("a:").is_err());
     }
 
     #[test]
