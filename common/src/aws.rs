@@ -3,6 +3,7 @@
 //! one rustls HTTPS client, bounded timeouts, and an instance metadata client that
 //! gives up quickly off EC2 instead of the SDK's multi-second default wait.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
@@ -13,6 +14,10 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 
 use crate::error::{Error, Result};
 
@@ -25,10 +30,30 @@ const IMDS_TIMEOUT: Duration = Duration::from_millis(1000);
 pub const CREDENTIAL_SOURCES: &str = "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws/{config,credentials}, \
 AWS_WEB_IDENTITY_TOKEN_FILE, the ECS/container endpoint, credential_process, and EC2 instance metadata";
 
-fn http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
-    aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https()
+/// The HTTPS client, built on first use: building it loads every root certificate on
+/// the machine (a few milliseconds), which a command that finds its credentials in
+/// the environment and makes no call should not pay.
+#[derive(Debug, Default)]
+struct LazyHttpClient(OnceLock<SharedHttpClient>);
+
+impl HttpClient for LazyHttpClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0
+            .get_or_init(|| {
+                aws_smithy_http_client::Builder::new()
+                    .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                    .build_https()
+            })
+            .http_connector(settings, components)
+    }
+}
+
+fn http_client() -> SharedHttpClient {
+    SharedHttpClient::new(LazyHttpClient::default())
 }
 
 fn timeouts() -> TimeoutConfig {
