@@ -1,12 +1,16 @@
 //! AWS client setup shared by the tools that call AWS: the standard credential chain
 //! and settings (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL*`, `~/.aws/config`),
-//! one rustls HTTPS client, bounded timeouts, and an instance metadata client that
-//! gives up quickly off EC2 instead of the SDK's multi-second default wait.
+//! one rustls HTTPS client, bounded timeouts, an instance metadata client that gives up
+//! quickly off EC2 instead of the SDK's multi-second default wait, and the mapping of
+//! SDK errors to exit codes.
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use aws_config::default_provider::credentials::DefaultCredentialsChain;
+use aws_config::environment::EnvironmentVariableRegionProvider;
+use aws_config::meta::region::RegionProviderChain;
+use aws_config::profile::ProfileFileRegionProvider;
 use aws_config::provider_config::ProviderConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -17,7 +21,10 @@ use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
 };
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error::{Error, Result};
 
@@ -52,10 +59,6 @@ impl HttpClient for LazyHttpClient {
     }
 }
 
-fn http_client() -> SharedHttpClient {
-    SharedHttpClient::new(LazyHttpClient::default())
-}
-
 fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
@@ -63,42 +66,73 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
-/// Loads the SDK config for `region`. The region is always given, so it is never
-/// looked up over IMDS.
-pub async fn sdk_config(region: &str) -> SdkConfig {
-    let region = Region::new(region.to_string());
-    let http = http_client();
-    let provider_config = ProviderConfig::default()
-        .with_http_client(http.clone())
-        .with_region(Some(region.clone()));
-    let imds = aws_config::imds::Client::builder()
-        .configure(&provider_config)
+fn imds_client(provider_config: &ProviderConfig) -> aws_config::imds::Client {
+    aws_config::imds::Client::builder()
+        .configure(provider_config)
         .connect_timeout(IMDS_TIMEOUT)
         .read_timeout(IMDS_TIMEOUT)
         .max_attempts(1)
-        .build();
+        .build()
+}
+
+/// An SDK config with credentials already resolved (so failures get a proper hint,
+/// and no provider is asked twice).
+pub struct Aws {
+    pub config: SdkConfig,
+    pub credentials: Credentials,
+}
+
+/// Loads the SDK config. With `region` given, the region is never looked up; without,
+/// it comes from `AWS_REGION` / `AWS_DEFAULT_REGION`, the profile, and only then EC2
+/// instance metadata (with a short timeout).
+pub async fn load(region: Option<&str>) -> Result<Aws> {
+    let (region, http, credentials) = resolve(region).await?;
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(region)
+        .http_client(http)
+        .timeout_config(timeouts())
+        .credentials_provider(credentials.clone())
+        .load()
+        .await;
+    Ok(Aws {
+        config,
+        credentials,
+    })
+}
+
+/// Only the credentials, for tools that sign but send nothing.
+pub async fn credentials(region: &str) -> Result<Credentials> {
+    Ok(resolve(Some(region)).await?.2)
+}
+
+async fn resolve(region: Option<&str>) -> Result<(Region, SharedHttpClient, Credentials)> {
+    let http = SharedHttpClient::new(LazyHttpClient::default());
+    let base = ProviderConfig::default().with_http_client(http.clone());
+    let imds = imds_client(&base);
+    let region = match region {
+        Some(r) => Region::new(r.to_string()),
+        None => RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+            .or_else(ProfileFileRegionProvider::new())
+            .or_else(
+                aws_config::imds::region::ImdsRegionProvider::builder()
+                    .imds_client(imds.clone())
+                    .build(),
+            )
+            .region()
+            .await
+            .ok_or_else(|| {
+                Error::usage("no AWS region is configured")
+                    .hint("set AWS_REGION (or region in ~/.aws/config for your profile)")
+            })?,
+    };
+    let provider_config = base.with_region(Some(region.clone()));
     let chain = DefaultCredentialsChain::builder()
         .configure(provider_config)
         .region(region.clone())
         .imds_client(imds)
         .build()
         .await;
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(region)
-        .http_client(http)
-        .timeout_config(timeouts())
-        .credentials_provider(chain)
-        .load()
-        .await
-}
-
-/// Resolves credentials from the SDK config's chain, turning failure into a denial
-/// with a hint naming where it looked.
-pub async fn credentials(config: &SdkConfig) -> Result<Credentials> {
-    let provider = config
-        .credentials_provider()
-        .ok_or_else(|| Error::internal("no credential provider configured"))?;
-    provider.provide_credentials().await.map_err(|e| {
+    let credentials = chain.provide_credentials().await.map_err(|e| {
         let detail = match &e {
             CredentialsError::CredentialsNotLoaded(_) => {
                 "no AWS credentials were found".to_string()
@@ -109,5 +143,86 @@ pub async fn credentials(config: &SdkConfig) -> Result<Credentials> {
             ),
         };
         Error::denied(detail).hint(format!("looked in {CREDENTIAL_SOURCES}"))
-    })
+    })?;
+    Ok((region, http, credentials))
+}
+
+/// Maps an SDK error to an exit code and a message (`what` says what was being done).
+/// Error codes a tool gives a meaning of its own (not found, scheduled for deletion)
+/// are matched before calling this.
+pub fn sdk_error<E>(what: &str, err: &SdkError<E, HttpResponse>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or("UnknownError");
+            let message = e
+                .message()
+                .unwrap_or("")
+                .chars()
+                .take(300)
+                .collect::<String>();
+            let status = service.raw().status().as_u16();
+            let text = format!("{what}: {code}: {message}");
+            if is_throttling(code) || status == 429 {
+                Error::temp_fail(text).hint("AWS is throttling this account's calls; retry later")
+            } else if is_denial(code) || status == 403 {
+                Error::denied(text)
+            } else if code.contains("NotFound") || code == "NoSuchEntity" {
+                Error::not_found(text)
+            } else if status >= 500 {
+                Error::unavailable(text).hint("AWS is failing; retry later")
+            } else {
+                Error::bad_input(text)
+            }
+        }
+        SdkError::TimeoutError(_) => Error::temp_fail(format!(
+            "{what}: no answer from AWS within {}s",
+            OPERATION_TIMEOUT.as_secs()
+        ))
+        .hint("AWS or the network is slow; retry later"),
+        SdkError::DispatchFailure(d) if d.is_timeout() => {
+            Error::temp_fail(format!("{what}: timed out reaching AWS")).hint("retry later")
+        }
+        SdkError::DispatchFailure(d) => Error::unavailable(format!(
+            "{what}: cannot reach AWS: {}",
+            crate::error::source_chain(
+                d.as_connector_error()
+                    .map_or(err as &dyn std::error::Error, |c| c)
+            )
+        ))
+        .hint("check the network, AWS_REGION and AWS_ENDPOINT_URL; retry later"),
+        SdkError::ResponseError(_) => Error::unavailable(format!(
+            "{what}: AWS sent an answer that could not be read: {}",
+            crate::error::source_chain(err)
+        )),
+        _ => Error::internal(format!("{what}: {}", crate::error::source_chain(err))),
+    }
+}
+
+fn is_throttling(code: &str) -> bool {
+    matches!(
+        code,
+        "Throttling"
+            | "ThrottlingException"
+            | "TooManyRequestsException"
+            | "RequestLimitExceeded"
+            | "SlowDown"
+    )
+}
+
+fn is_denial(code: &str) -> bool {
+    code.contains("AccessDenied")
+        || matches!(
+            code,
+            "UnrecognizedClientException"
+                | "InvalidClientTokenId"
+                | "ExpiredToken"
+                | "ExpiredTokenException"
+                | "SignatureDoesNotMatch"
+                | "IncompleteSignature"
+                | "MissingAuthenticationToken"
+        )
 }

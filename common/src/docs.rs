@@ -126,3 +126,22 @@ impl ErrorLine {
         }
     }
 }
+
+/// fetch-secret's output: one secret version. With a verified caller on stdin, the
+/// caller's identity document travels along (its fields sit beside the secret's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Secret {
+    pub name: String,
+    pub arn: String,
+    pub version_id: String,
+    pub version_stages: Vec<String>,
+    /// RFC 3339 UTC.
+    pub created_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_string: Option<String>,
+    /// base64 of the secret's bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_binary: Option<String>,
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<VerifiedIdentity>,
+}

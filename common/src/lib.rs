@@ -4,6 +4,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod docs;

@@ -12,6 +12,11 @@ its key; every later call must be signed by a key moto knows. Prints one JSON li
   {"op": "botocore", "creds": C, "server_id": S, "region": R}
                                             a request signed by botocore, as Vault's Go and
                                             Python helpers send it (no Host in the map)
+  {"op": "user", "name": N, "policy": P}    the same, with inline policy P (a JSON document)
+  {"op": "secret", "name": N, "string": S | "binary": B64, "stages": [...]}
+                                            a secret (or a new version of one), its ARN and
+                                            version id
+  {"op": "delete_secret", "name": N}        schedules a secret for deletion
 
 The server stops when stdin closes, so it cannot outlive the process that started it.
 """
@@ -48,8 +53,10 @@ def client(service, endpoint, creds=None):
     )
 
 
-def make_user(iam, name):
+def make_user(iam, name, policy=None):
     user = iam.create_user(UserName=name)["User"]
+    if policy:
+        iam.put_user_policy(UserName=name, PolicyName="test", PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName=name)["AccessKey"]
     return {
         "access_key_id": key["AccessKeyId"],
@@ -77,6 +84,19 @@ def make_role(iam, sts, name):
         "role_arn": role["Arn"],
         "role_id": role["RoleId"],
     }
+
+
+def make_secret(sm, req):
+    kwargs = {}
+    if "string" in req:
+        kwargs["SecretString"] = req["string"]
+    else:
+        kwargs["SecretBinary"] = base64.b64decode(req["binary"])
+    try:
+        out = sm.create_secret(Name=req["name"], **kwargs)
+    except sm.exceptions.ResourceExistsException:
+        out = sm.put_secret_value(SecretId=req["name"], VersionStages=req.get("stages") or ["AWSCURRENT"], **kwargs)
+    return {"arn": out["ARN"], "version_id": out["VersionId"]}
 
 
 def hvac_payload(creds, server_id, role):
@@ -142,6 +162,7 @@ def main():
     admin = {"access_key_id": key["AccessKeyId"], "secret_access_key": key["SecretAccessKey"]}
     iam = client("iam", endpoint, admin)
     sts = client("sts", endpoint, admin)
+    sm = client("secretsmanager", endpoint, admin)
 
     print(json.dumps({"endpoint": endpoint, "account_id": ACCOUNT, "admin": admin}), flush=True)
     for line in sys.stdin:
@@ -151,9 +172,14 @@ def main():
             req = json.loads(line)
             op = req["op"]
             if op == "user":
-                out = make_user(iam, req["name"])
+                out = make_user(iam, req["name"], req.get("policy"))
             elif op == "role":
                 out = make_role(iam, sts, req["name"])
+            elif op == "secret":
+                out = make_secret(sm, req)
+            elif op == "delete_secret":
+                sm.delete_secret(SecretId=req["name"], RecoveryWindowInDays=7)
+                out = {}
             elif op == "hvac":
                 out = hvac_payload(req["creds"], req.get("server_id"), req.get("role"))
             elif op == "botocore":

@@ -50,10 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
-    let creds = runtime.block_on(async {
-        let config = common::aws::sdk_config(&target.region).await;
-        common::aws::credentials(&config).await
-    })?;
+    let creds = runtime.block_on(common::aws::credentials(&target.region))?;
     common::cli::log(
         cli.common.verbose,
         TOOL,

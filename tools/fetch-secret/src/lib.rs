@@ -1,0 +1,426 @@
+//! fetch-secret: reads AWS Secrets Manager for the workload itself, or, behind
+//! verify-login, for each verified caller within the grants of its login role.
+
+pub mod cli;
+mod fetch;
+mod render;
+
+use std::io::IsTerminal;
+
+use anyhow::Context;
+use aws_sdk_secretsmanager::Client;
+use common::broker::{self, IdentitySource};
+use common::config::Loaded;
+use common::docs::{ErrorLine, Secret, VerifiedIdentity};
+use common::{Error, ExitCode, Result};
+
+use crate::cli::{Cli, Output};
+use crate::fetch::Version;
+
+pub const TOOL: &str = "fetch-secret";
+
+/// What the command line asks for, checked before anything is read or fetched.
+struct Plan<'a> {
+    cli: &'a Cli,
+    ids: Vec<String>,
+    version: Version,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let loaded = cli.common.load_config()?;
+    let mut ids = cli.secret_ids.clone();
+    if ids.is_empty()
+        && let Some(id) = std::env::var("VAULTLESS_SECRET_ID")
+            .ok()
+            .filter(|v| !v.is_empty())
+    {
+        ids.push(id);
+    }
+    if !cli.command.is_empty() && !cli.exec {
+        return Err(Error::usage("a command after -- needs --exec")
+            .hint("fetch-secret ID --exec -- CMD ARGS...")
+            .into());
+    }
+    let source = broker::identity_source(
+        cli.identity.as_deref(),
+        loaded.config.broker.require_identity,
+        !ids.is_empty(),
+    );
+    if cli.exec && source.is_some() {
+        return Err(Error::usage(
+            "--exec runs a command for this workload and cannot act for verified callers",
+        )
+        .hint(if ids.is_empty() {
+            "name the secret: fetch-secret ID --exec -- CMD"
+        } else {
+            "drop --identity"
+        })
+        .into());
+    }
+    let single_value = cli.field.is_some() || cli.output == Output::Raw;
+    if source.is_none() && single_value && ids.len() > 1 {
+        return Err(Error::usage("--field and --output raw take one secret").into());
+    }
+    if cli.env_name.is_some() && ids.len() > 1 {
+        return Err(Error::usage(
+            "--env names the variable of one plain-string secret; name one secret",
+        )
+        .into());
+    }
+    let plan = Plan {
+        cli: &cli,
+        ids,
+        version: Version {
+            id: cli.version_id.clone(),
+            stage: cli.version_stage.clone(),
+        },
+    };
+    // Identities are read before any AWS work, so a broker refuses early and cheaply.
+    let identities = source
+        .as_ref()
+        .map(|s| broker::read_identities(s, TOOL))
+        .transpose()?;
+    if let Some(IdentitySource::File(_)) | Some(IdentitySource::Stdin) = &source {
+        log(
+            &cli,
+            format_args!(
+                "acting for {} verified caller(s)",
+                identities.as_ref().map_or(0, Vec::len)
+            ),
+        );
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let outcome = runtime.block_on(async {
+        let aws = common::aws::load(cli.region.as_deref()).await?;
+        let client = Client::new(&aws.config);
+        match identities {
+            None => workload(&plan, &client).await,
+            Some(list) => broker_mode(&plan, &client, &loaded, list)
+                .await
+                .map(Outcome::Done),
+        }
+    })?;
+    match outcome {
+        Outcome::Done(code) => Ok(code),
+        Outcome::Exec(vars) => exec(&cli.command, vars),
+    }
+}
+
+enum Outcome {
+    Done(ExitCode),
+    Exec(Vec<(String, String)>),
+}
+
+fn log(cli: &Cli, text: std::fmt::Arguments<'_>) {
+    common::cli::log(cli.common.verbose, TOOL, text);
+}
+
+/// Says once, on stderr, that a secret is about to be shown on a terminal.
+fn notice_terminal() {
+    if std::io::stdout().is_terminal() {
+        common::output::stderr(&format!(
+            "{TOOL}: note: the secret value is shown on this terminal\n"
+        ));
+    }
+}
+
+async fn workload(plan: &Plan<'_>, client: &Client) -> anyhow::Result<Outcome> {
+    if plan.ids.is_empty() {
+        return Err(Error::usage("no secret named")
+            .hint("fetch-secret SECRET_ID, or set VAULTLESS_SECRET_ID")
+            .into());
+    }
+    log(plan.cli, format_args!("reading {}", plan.ids.join(", ")));
+    let results = fetch::many(client, &plan.ids, &plan.version).await;
+    let cli = plan.cli;
+    if cli.exec || (cli.field.is_none() && matches!(cli.output, Output::Env | Output::Dotenv)) {
+        let secrets = results.into_iter().collect::<Result<Vec<_>>>()?;
+        let vars = merged_variables(cli, &secrets)?;
+        if cli.exec {
+            return Ok(Outcome::Exec(vars));
+        }
+        notice_terminal();
+        let text: String = vars
+            .iter()
+            .map(|(k, v)| {
+                if cli.output == Output::Env {
+                    render::env_line(k, v)
+                } else {
+                    render::dotenv_line(k, v)
+                }
+            })
+            .collect();
+        common::output::raw(text.as_bytes())?;
+        return Ok(Outcome::Done(ExitCode::Ok));
+    }
+    if cli.field.is_some() || cli.output == Output::Raw {
+        let secret = results.into_iter().next().expect("one secret")?;
+        print_value(cli, &secret)?;
+        return Ok(Outcome::Done(ExitCode::Ok));
+    }
+    print_documents(results.into_iter().map(|r| r.map(Some)).collect()).map(Outcome::Done)
+}
+
+/// Prints `--field` or `--output raw` for one secret.
+fn print_value(cli: &Cli, secret: &Secret) -> Result<(), anyhow::Error> {
+    let (bytes, is_text) = match &cli.field {
+        Some(path) => (
+            render::text(&render::field(secret, path)?).into_bytes(),
+            true,
+        ),
+        None => (render::raw_value(secret)?, secret.secret_string.is_some()),
+    };
+    notice_terminal();
+    let mut out = bytes;
+    if is_text && std::io::stdout().is_terminal() {
+        out.push(b'\n');
+    }
+    common::output::raw(&out)?;
+    Ok(())
+}
+
+/// Prints secret documents as NDJSON: one result alone fails the command; in a batch
+/// each failure gets an error line in its place and the worst code is returned.
+fn print_documents(results: Vec<Result<Option<Secret>>>) -> anyhow::Result<ExitCode> {
+    if results.len() == 1 {
+        let only = results.into_iter().next().expect("one result")?;
+        if let Some(secret) = only {
+            notice_terminal();
+            common::output::json_line(&secret)?;
+        }
+        return Ok(ExitCode::Ok);
+    }
+    let mut worst = ExitCode::Ok;
+    let mut noticed = false;
+    for (i, result) in results.into_iter().enumerate() {
+        match result {
+            Ok(Some(secret)) => {
+                if !noticed {
+                    notice_terminal();
+                    noticed = true;
+                }
+                common::output::json_line(&secret)?;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                worst = worst.worst(e.code());
+                let mut text = format!("{TOOL}: error: item {}: {e}\n", i + 1);
+                if let Some(h) = e.hint_text() {
+                    text.push_str(&format!("  hint: {h}\n"));
+                }
+                common::output::stderr(&text);
+                common::output::json_line(&ErrorLine::new(e.code(), e.message()))?;
+            }
+        }
+    }
+    Ok(worst)
+}
+
+/// Every secret's variables, later secrets winning; collisions are named on stderr.
+fn merged_variables(cli: &Cli, secrets: &[Secret]) -> Result<Vec<(String, String)>> {
+    let prefix = cli.env_prefix.as_deref().unwrap_or("");
+    let mut vars: Vec<(String, String)> = Vec::new();
+    for secret in secrets {
+        for (name, value) in render::variables(secret, prefix, cli.env_name.as_deref())? {
+            if let Some(slot) = vars.iter_mut().find(|(k, _)| *k == name) {
+                common::error::warn(
+                    TOOL,
+                    &format!(
+                        "{name} is set by more than one secret; `{}` wins",
+                        secret.name
+                    ),
+                );
+                slot.1 = value;
+            } else {
+                vars.push((name, value));
+            }
+        }
+    }
+    Ok(vars)
+}
+
+/// Replaces this process with the command, its environment holding the variables.
+fn exec(command: &[String], vars: Vec<(String, String)>) -> anyhow::Result<ExitCode> {
+    use std::os::unix::process::CommandExt;
+    let err = std::process::Command::new(&command[0])
+        .args(&command[1..])
+        .envs(vars)
+        .exec();
+    Err(Error::usage(format!("cannot run `{}`: {err}", command[0])).into())
+}
+
+/// The secret name in a Secrets Manager ARN, without the 6-character suffix AWS adds.
+fn arn_secret_name(arn: &str) -> Option<&str> {
+    let name = arn.strip_prefix("arn:")?.split_once(":secret:")?.1;
+    match name.rsplit_once('-') {
+        Some((base, suffix))
+            if suffix.len() == 6 && suffix.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+        {
+            Some(base)
+        }
+        _ => Some(name),
+    }
+}
+
+/// True when a role's `secrets` patterns grant this name or ARN; a pattern on a name
+/// also grants that secret's ARN.
+fn granted(patterns: &[String], name_or_arn: &str) -> bool {
+    broker::matches_any(patterns, name_or_arn)
+        || arn_secret_name(name_or_arn).is_some_and(|name| broker::matches_any(patterns, name))
+}
+
+/// What one verified caller asked for.
+fn requested(plan: &Plan<'_>, id: &VerifiedIdentity) -> Result<Vec<String>> {
+    if !plan.ids.is_empty() {
+        return Ok(plan.ids.clone());
+    }
+    match id.request.as_ref().and_then(|r| r.get("secret_id")) {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(vec![s.clone()]),
+        Some(_) => Err(Error::bad_input(
+            "request.secret_id must be a non-empty string",
+        )),
+        None => Err(
+            Error::bad_input(format!("{} named no secret", id.identity.arn))
+                .hint("name it as an argument, or sign the proof with --request secret_id=NAME"),
+        ),
+    }
+}
+
+/// Fetches one secret for one caller, inside the caller's grants.
+async fn for_caller(
+    client: &Client,
+    loaded: &Loaded,
+    caller: &VerifiedIdentity,
+    secret_id: &str,
+    version: &Version,
+) -> Result<Secret> {
+    let role = loaded.config.roles.get(&caller.role).ok_or_else(|| {
+        Error::denied(format!(
+            "login role `{}` is not configured {}",
+            caller.role,
+            loaded.origin()
+        ))
+    })?;
+    let refuse = || {
+        Error::denied(format!(
+            "login role `{}` ({}) is not granted secret `{secret_id}`",
+            caller.role, caller.identity.arn
+        ))
+        .hint(format!(
+            "add it to [roles.{}] secrets {}",
+            caller.role,
+            loaded.origin()
+        ))
+    };
+    if !granted(&role.secrets, secret_id) {
+        return Err(refuse());
+    }
+    let mut secret = fetch::one(client, secret_id, version).await?;
+    // The name asked for may be a partial ARN; the secret read must be granted too.
+    if !(granted(&role.secrets, &secret.name) || granted(&role.secrets, &secret.arn)) {
+        return Err(refuse());
+    }
+    secret.caller = Some(caller.clone());
+    Ok(secret)
+}
+
+async fn broker_mode(
+    plan: &Plan<'_>,
+    client: &Client,
+    loaded: &Loaded,
+    identities: Vec<Result<VerifiedIdentity>>,
+) -> anyhow::Result<ExitCode> {
+    let mut results: Vec<Result<Option<Secret>>> = Vec::new();
+    for identity in identities {
+        let caller = match identity {
+            Ok(c) => c,
+            Err(e) => {
+                results.push(Err(e));
+                continue;
+            }
+        };
+        match requested(plan, &caller) {
+            Err(e) => results.push(Err(e)),
+            Ok(ids) => {
+                for secret_id in ids {
+                    log(
+                        plan.cli,
+                        format_args!(
+                            "{} (role {}) asks for {secret_id}",
+                            caller.identity.arn, caller.role
+                        ),
+                    );
+                    results.push(
+                        for_caller(client, loaded, &caller, &secret_id, &plan.version)
+                            .await
+                            .map(Some),
+                    );
+                }
+            }
+        }
+    }
+    let cli = plan.cli;
+    if cli.field.is_some() || cli.output != Output::Json {
+        if results.len() != 1 {
+            return Err(Error::usage(
+                "--field and --output other than json take exactly one caller and one secret",
+            )
+            .into());
+        }
+        let secret = results.pop().expect("one result")?.expect("a secret");
+        if cli.field.is_some() || cli.output == Output::Raw {
+            print_value(cli, &secret)?;
+        } else {
+            let vars = merged_variables(cli, std::slice::from_ref(&secret))?;
+            notice_terminal();
+            let text: String = vars
+                .iter()
+                .map(|(k, v)| {
+                    if cli.output == Output::Env {
+                        render::env_line(k, v)
+                    } else {
+                        render::dotenv_line(k, v)
+                    }
+                })
+                .collect();
+            common::output::raw(text.as_bytes())?;
+        }
+        return Ok(ExitCode::Ok);
+    }
+    print_documents(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arn_names() {
+        let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:ci/db-AbC123";
+        assert_eq!(arn_secret_name(arn), Some("ci/db"));
+        assert_eq!(
+            arn_secret_name("arn:aws:secretsmanager:us-east-1:1:secret:ci/db"),
+            Some("ci/db")
+        );
+        assert_eq!(arn_secret_name("ci/db"), None);
+    }
+
+    #[test]
+    fn grants_match_names_and_arns() {
+        let p = vec!["ci/*".to_string()];
+        assert!(granted(&p, "ci/db"));
+        assert!(granted(
+            &p,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:ci/db-AbC123"
+        ));
+        assert!(!granted(&p, "prod/db"));
+        assert!(!granted(
+            &p,
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbC123"
+        ));
+    }
+}
