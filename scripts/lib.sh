@@ -12,7 +12,7 @@ ensure_venv() {
   if [ -x "$VENV/bin/python" ] && cmp -s "$ROOT/scripts/requirements.txt" "$stamp"; then
     return 0
   fi
-  echo "setting up $VENV (moto server, hvac) ..." >&2
+  echo "setting up $VENV (moto server, hvac, the AWS CLI) ..." >&2
   python3 -m venv "$VENV" || { echo "error: python3 -m venv failed; install Python 3 with venv" >&2; return 1; }
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/scripts/requirements.txt" >&2 || return 1
   cp "$ROOT/scripts/requirements.txt" "$stamp"
