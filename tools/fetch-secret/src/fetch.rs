@@ -2,9 +2,7 @@
 //! versions at once, with Secrets Manager's errors turned into exit codes and hints.
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::operation::get_secret_value::{
-    GetSecretValueError, GetSecretValueOutput,
-};
+use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueOutput;
 use aws_sdk_secretsmanager::types::SecretValueEntry;
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
@@ -106,8 +104,12 @@ pub async fn one(client: &Client, id: &str, version: &Version) -> Result<Secret>
         {
             return e;
         }
-        if let Some(GetSecretValueError::DecryptionFailure(_)) = err.as_service_error() {
-            return Error::denied(format!("secret `{id}` cannot be decrypted"));
+        // A 403 whose body the SDK could not read (a proxy, an emulator) is a denial too.
+        if err
+            .raw_response()
+            .is_some_and(|r| r.status().as_u16() == 403)
+        {
+            return secret_error(id, "AccessDenied", "", &region).expect("AccessDenied is mapped");
         }
         common::aws::sdk_error(&format!("reading secret `{id}`"), &err)
     })
