@@ -881,6 +881,31 @@ fn access_denied_names_the_permission() {
 }
 
 #[test]
+fn a_policy_that_denies_the_read_is_a_denial() {
+    // Allowed everything in Secrets Manager but GetSecretValue, which is denied outright.
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"},
+        {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]});
+    let (creds, _) = new_user("denied-by-policy", Some(policy));
+    let aws = Aws {
+        endpoint: moto().endpoint.clone(),
+        creds,
+    };
+    let name = unique("fs/policy-denied");
+    let hidden = canary();
+    put_string(&name, &hidden);
+    let out = aws.fetch().arg(&name).assert().code(77);
+    assert!(stdout(&out).is_empty());
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("access to secret `{name}` is denied")),
+        "{err}"
+    );
+    assert!(err.contains("secretsmanager:GetSecretValue"), "{err}");
+    assert!(!err.contains(&hidden), "{err}");
+}
+
+#[test]
 fn unknown_keys_are_denied() {
     let aws = Aws {
         endpoint: moto().endpoint.clone(),
