@@ -107,6 +107,7 @@ def bench_fetch(endpoint, user, base_env):
         AWS_ACCESS_KEY_ID=user["access_key_id"],
         AWS_SECRET_ACCESS_KEY=user["secret_access_key"],
         AWS_REGION="us-east-1",
+        AWS_DEFAULT_REGION="us-east-1",
         AWS_ENDPOINT_URL=endpoint,
     )
     fetch = os.path.join(BIN, "fetch-secret")
