@@ -100,6 +100,18 @@ pub async fn load(region: Option<&str>) -> Result<Aws> {
     })
 }
 
+/// For global services (IAM): the configured region if there is one, else us-east-1,
+/// never asking instance metadata.
+pub async fn load_global() -> Result<Aws> {
+    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else(ProfileFileRegionProvider::new())
+        .or_else(Region::new("us-east-1"))
+        .region()
+        .await
+        .map(|r| r.to_string());
+    load(region.as_deref()).await
+}
+
 /// Only the credentials, for tools that sign but send nothing.
 pub async fn credentials(region: &str) -> Result<Credentials> {
     Ok(resolve(Some(region)).await?.2)

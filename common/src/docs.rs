@@ -145,3 +145,65 @@ pub struct Secret {
     #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
     pub caller: Option<VerifiedIdentity>,
 }
+
+/// mint-creds' output: credentials under a lease.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lease {
+    /// `creds/<profile>/<random>`
+    pub lease_id: String,
+    /// `assumed_role`, `federation_token`, `session_token` or `iam_user`
+    pub credential_type: String,
+    /// Seconds from issue to expiry.
+    pub lease_duration: u64,
+    pub renewable: bool,
+    pub issued_at: String,
+    pub expires_at: String,
+    pub credentials: ProcessCredentials,
+}
+
+/// Exactly the AWS `credential_process` output shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessCredentials {
+    #[serde(rename = "Version")]
+    pub version: u8,
+    #[serde(rename = "AccessKeyId")]
+    pub access_key_id: String,
+    #[serde(rename = "SecretAccessKey")]
+    pub secret_access_key: String,
+    #[serde(
+        rename = "SessionToken",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub session_token: Option<String>,
+    #[serde(
+        rename = "Expiration",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expiration: Option<String>,
+}
+
+/// revoke-lease's output: what happened to one lease.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub lease_id: String,
+    pub status: RevocationStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// For `expires_only`: when the credentials stop working.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationStatus {
+    Revoked,
+    AlreadyRevoked,
+    /// STS credentials cannot be deleted; they stop working at `expires_at`.
+    ExpiresOnly,
+    Failed,
+    /// `--dry-run`: this lease would be revoked.
+    WouldRevoke,
+}

@@ -10,7 +10,11 @@ pub mod config;
 pub mod docs;
 pub mod duration;
 pub mod error;
+#[cfg(feature = "ledger")]
+pub mod ledger;
 pub mod output;
 pub mod proof;
+#[cfg(feature = "ledger")]
+pub mod revoke;
 
 pub use error::{Error, ExitCode, Result};

@@ -17,6 +17,12 @@ its key; every later call must be signed by a key moto knows. Prints one JSON li
                                             a secret (or a new version of one), its ARN and
                                             version id
   {"op": "delete_secret", "name": N}        schedules a secret for deletion
+  {"op": "list_users", "prefix": P}         names of the IAM users whose name starts with P
+  {"op": "group", "name": N}                an IAM group
+  {"op": "managed_policy", "name": N, "policy": P}
+                                            a customer managed policy, its ARN
+  {"op": "role_policy", "role": R, "name": N}
+                                            an inline policy of a role, or null
 
 The server stops when stdin closes, so it cannot outlive the process that started it.
 """
@@ -180,6 +186,23 @@ def main():
             elif op == "delete_secret":
                 sm.delete_secret(SecretId=req["name"], RecoveryWindowInDays=7)
                 out = {}
+            elif op == "list_users":
+                names = []
+                for page in iam.get_paginator("list_users").paginate():
+                    names += [u["UserName"] for u in page["Users"] if u["UserName"].startswith(req["prefix"])]
+                out = {"users": names}
+            elif op == "group":
+                out = {"arn": iam.create_group(GroupName=req["name"])["Group"]["Arn"]}
+            elif op == "managed_policy":
+                doc = json.dumps(req["policy"])
+                out = {"arn": iam.create_policy(PolicyName=req["name"], PolicyDocument=doc)["Policy"]["Arn"]}
+            elif op == "role_policy":
+                try:
+                    got = iam.get_role_policy(RoleName=req["role"], PolicyName=req["name"])
+                    doc = got["PolicyDocument"]
+                    out = {"policy": doc if isinstance(doc, dict) else json.loads(doc)}
+                except iam.exceptions.NoSuchEntityException:
+                    out = {"policy": None}
             elif op == "hvac":
                 out = hvac_payload(req["creds"], req.get("server_id"), req.get("role"))
             elif op == "botocore":

@@ -11,7 +11,7 @@ use anyhow::Context;
 use aws_sdk_secretsmanager::Client;
 use common::broker::{self, IdentitySource};
 use common::config::Loaded;
-use common::docs::{ErrorLine, Secret, VerifiedIdentity};
+use common::docs::{Secret, VerifiedIdentity};
 use common::{Error, ExitCode, Result};
 
 use crate::cli::{Cli, Output};
@@ -143,18 +143,7 @@ async fn workload(plan: &Plan<'_>, client: &Client) -> anyhow::Result<Outcome> {
         if cli.exec {
             return Ok(Outcome::Exec(vars));
         }
-        notice_terminal();
-        let text: String = vars
-            .iter()
-            .map(|(k, v)| {
-                if cli.output == Output::Env {
-                    render::env_line(k, v)
-                } else {
-                    render::dotenv_line(k, v)
-                }
-            })
-            .collect();
-        common::output::raw(text.as_bytes())?;
+        print_variables(cli, &vars)?;
         return Ok(Outcome::Done(ExitCode::Ok));
     }
     if cli.field.is_some() || cli.output == Output::Raw {
@@ -162,7 +151,21 @@ async fn workload(plan: &Plan<'_>, client: &Client) -> anyhow::Result<Outcome> {
         print_value(cli, &secret)?;
         return Ok(Outcome::Done(ExitCode::Ok));
     }
-    print_documents(results.into_iter().map(|r| r.map(Some)).collect()).map(Outcome::Done)
+    print_documents(results).map(Outcome::Done)
+}
+
+/// Prints variables as `--output env` or `dotenv` lines.
+fn print_variables(cli: &Cli, vars: &[(String, String)]) -> anyhow::Result<()> {
+    notice_terminal();
+    let text: String = vars
+        .iter()
+        .map(|(k, v)| match cli.output {
+            Output::Env => common::output::shell_export(k, v),
+            _ => render::dotenv_line(k, v),
+        })
+        .collect();
+    common::output::raw(text.as_bytes())?;
+    Ok(())
 }
 
 /// Prints `--field` or `--output raw` for one secret.
@@ -183,41 +186,14 @@ fn print_value(cli: &Cli, secret: &Secret) -> Result<(), anyhow::Error> {
     Ok(())
 }
 
-/// Prints secret documents as NDJSON: one result alone fails the command; in a batch
-/// each failure gets an error line in its place and the worst code is returned.
-fn print_documents(results: Vec<Result<Option<Secret>>>) -> anyhow::Result<ExitCode> {
-    if results.len() == 1 {
-        let only = results.into_iter().next().expect("one result")?;
-        if let Some(secret) = only {
-            notice_terminal();
-            common::output::json_line(&secret)?;
-        }
-        return Ok(ExitCode::Ok);
+/// Prints secret documents as NDJSON, an error line in place of each failure.
+fn print_documents(results: Vec<Result<Secret>>) -> anyhow::Result<ExitCode> {
+    let mut out =
+        common::output::Batch::new(TOOL, "item", results.len() > 1).before_first(notice_terminal);
+    for result in results {
+        out.item(result)?;
     }
-    let mut worst = ExitCode::Ok;
-    let mut noticed = false;
-    for (i, result) in results.into_iter().enumerate() {
-        match result {
-            Ok(Some(secret)) => {
-                if !noticed {
-                    notice_terminal();
-                    noticed = true;
-                }
-                common::output::json_line(&secret)?;
-            }
-            Ok(None) => {}
-            Err(e) => {
-                worst = worst.worst(e.code());
-                let mut text = format!("{TOOL}: error: item {}: {e}\n", i + 1);
-                if let Some(h) = e.hint_text() {
-                    text.push_str(&format!("  hint: {h}\n"));
-                }
-                common::output::stderr(&text);
-                common::output::json_line(&ErrorLine::new(e.code(), e.message()))?;
-            }
-        }
-    }
-    Ok(worst)
+    Ok(out.finish())
 }
 
 /// Every secret's variables, later secrets winning; collisions are named on stderr.
@@ -334,7 +310,7 @@ async fn broker_mode(
     loaded: &Loaded,
     identities: Vec<Result<VerifiedIdentity>>,
 ) -> anyhow::Result<ExitCode> {
-    let mut results: Vec<Result<Option<Secret>>> = Vec::new();
+    let mut results: Vec<Result<Secret>> = Vec::new();
     for identity in identities {
         let caller = match identity {
             Ok(c) => c,
@@ -354,11 +330,8 @@ async fn broker_mode(
                             caller.identity.arn, caller.role
                         ),
                     );
-                    results.push(
-                        for_caller(client, loaded, &caller, &secret_id, &plan.version)
-                            .await
-                            .map(Some),
-                    );
+                    results
+                        .push(for_caller(client, loaded, &caller, &secret_id, &plan.version).await);
                 }
             }
         }
@@ -371,23 +344,11 @@ async fn broker_mode(
             )
             .into());
         }
-        let secret = results.pop().expect("one result")?.expect("a secret");
+        let secret = results.pop().expect("one result")?;
         if cli.field.is_some() || cli.output == Output::Raw {
             print_value(cli, &secret)?;
         } else {
-            let vars = merged_variables(cli, std::slice::from_ref(&secret))?;
-            notice_terminal();
-            let text: String = vars
-                .iter()
-                .map(|(k, v)| {
-                    if cli.output == Output::Env {
-                        render::env_line(k, v)
-                    } else {
-                        render::dotenv_line(k, v)
-                    }
-                })
-                .collect();
-            common::output::raw(text.as_bytes())?;
+            print_variables(cli, &merged_variables(cli, std::slice::from_ref(&secret))?)?;
         }
         return Ok(ExitCode::Ok);
     }

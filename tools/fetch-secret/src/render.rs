@@ -142,11 +142,6 @@ fn binary_error(secret: &Secret) -> Error {
     .hint("use --output raw to write its bytes")
 }
 
-/// `export NAME='value'`, single-quoted so no shell expands anything in it.
-pub fn env_line(name: &str, value: &str) -> String {
-    format!("export {name}='{}'\n", value.replace('\'', r"'\''"))
-}
-
 /// `NAME=value` for dotenv files: single quotes when that is safe, else double quotes
 /// with `\`, `"`, `$` and newlines escaped.
 pub fn dotenv_line(name: &str, value: &str) -> String {
@@ -207,7 +202,10 @@ mod tests {
 
     #[test]
     fn quoting() {
-        assert_eq!(env_line("A", "it's $HOME"), "export A='it'\\''s $HOME'\n");
+        assert_eq!(
+            common::output::shell_export("A", "it's $HOME"),
+            "export A='it'\\''s $HOME'\n"
+        );
         assert_eq!(dotenv_line("A", "plain $x"), "A='plain $x'\n");
         assert_eq!(
             dotenv_line("A", "it's\n\"$x\""),

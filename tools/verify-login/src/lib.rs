@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use common::config::Loaded;
-use common::docs::{ErrorLine, VerifiedIdentity};
+use common::docs::VerifiedIdentity;
 use common::{Error, ExitCode, Result};
 
 use crate::checks::Policy;
@@ -219,24 +219,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 verifier.verify(i + 1, &doc).await
             }));
         }
-        let mut worst = ExitCode::Ok;
-        for (i, task) in tasks.into_iter().enumerate() {
-            let result = task.await.context("a verification task failed")?;
-            match result {
-                Ok(identity) => common::output::json_line(&identity)?,
-                Err(e) if batch => {
-                    worst = worst.worst(e.code());
-                    let mut text = format!("{TOOL}: error: proof {}: {e}\n", i + 1);
-                    if let Some(h) = e.hint_text() {
-                        text.push_str(&format!("  hint: {h}\n"));
-                    }
-                    common::output::stderr(&text);
-                    common::output::json_line(&ErrorLine::new(e.code(), e.message()))?;
-                }
-                Err(e) => return Err(e.into()),
-            }
+        let mut out = common::output::Batch::new(TOOL, "proof", batch);
+        for task in tasks {
+            out.item(task.await.context("a verification task failed")?)?;
         }
-        Ok(worst)
+        Ok(out.finish())
     })
 }
 

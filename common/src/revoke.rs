@@ -1,0 +1,248 @@
+//! Revoking what a lease created. Every step treats NoSuchEntity as done, so revoking
+//! twice is harmless and a half-made IAM user from an interrupted mint is finished off.
+//! STS credentials cannot be deleted: they are reported as expiring on their own,
+//! unless `--hard` cuts off every older session of an assumed role.
+
+use aws_sdk_iam::Client;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+
+use crate::config::CredsType;
+use crate::error::{Error, Result};
+use crate::ledger::LeaseRow;
+
+/// The inline policy `--hard` puts on a role; one per role, its date moved forward.
+pub const HARD_REVOKE_POLICY: &str = "vaultless-revoke-older-sessions";
+
+/// What revoking did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Revoked,
+    /// Nothing was left in AWS.
+    AlreadyGone,
+    /// STS credentials: they stop working at their expiry.
+    ExpiresOnly,
+}
+
+fn gone<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    err.as_service_error().and_then(|e| e.code()) == Some("NoSuchEntity")
+}
+
+/// Runs one IAM call; `Ok(false)` when the thing was already gone.
+async fn step<T, E, F>(what: &str, call: F) -> Result<bool>
+where
+    F: std::future::Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match call.await {
+        Ok(_) => Ok(true),
+        Err(e) if gone(&e) => Ok(false),
+        Err(e) => Err(crate::aws::sdk_error(what, &e)),
+    }
+}
+
+pub struct Revoker {
+    pub iam: Option<Client>,
+    pub hard: bool,
+}
+
+impl Revoker {
+    fn iam(&self) -> Result<&Client> {
+        self.iam
+            .as_ref()
+            .ok_or_else(|| Error::internal("revocation needs IAM but no client was set up"))
+    }
+
+    /// Revokes what `row` created; `now` is for `--hard`.
+    pub async fn revoke(&self, row: &LeaseRow, now: jiff::Timestamp) -> Result<Outcome> {
+        match row.kind {
+            CredsType::IamUser => self.delete_user(row).await,
+            CredsType::AssumedRole if self.hard => self.cut_off_sessions(row, now).await,
+            _ => Ok(Outcome::ExpiresOnly),
+        }
+    }
+
+    async fn delete_user(&self, row: &LeaseRow) -> Result<Outcome> {
+        let Some(user) = row.iam_user_name.as_deref() else {
+            // The mint stopped before it named a user: nothing can exist.
+            return Ok(Outcome::AlreadyGone);
+        };
+        let iam = self.iam()?;
+        // Fast path: delete exactly what the mint recorded it created.
+        let mut did = false;
+        if let Some(key) = &row.access_key_id {
+            did |= step(
+                "deleting the access key",
+                iam.delete_access_key()
+                    .user_name(user)
+                    .access_key_id(key)
+                    .send(),
+            )
+            .await?;
+        }
+        for name in &row.inline_policies {
+            did |= step(
+                "deleting an inline policy",
+                iam.delete_user_policy()
+                    .user_name(user)
+                    .policy_name(name)
+                    .send(),
+            )
+            .await?;
+        }
+        for arn in &row.policy_arns {
+            did |= step(
+                "detaching a policy",
+                iam.detach_user_policy()
+                    .user_name(user)
+                    .policy_arn(arn)
+                    .send(),
+            )
+            .await?;
+        }
+        for group in &row.groups {
+            did |= step(
+                "leaving a group",
+                iam.remove_user_from_group()
+                    .user_name(user)
+                    .group_name(group)
+                    .send(),
+            )
+            .await?;
+        }
+        match iam.delete_user().user_name(user).send().await {
+            Ok(_) => return Ok(Outcome::Revoked),
+            Err(e) if gone(&e) => {
+                return Ok(if did {
+                    Outcome::Revoked
+                } else {
+                    Outcome::AlreadyGone
+                });
+            }
+            Err(e) if e.as_service_error().and_then(|s| s.code()) == Some("DeleteConflict") => {}
+            Err(e) => {
+                return Err(crate::aws::sdk_error(
+                    &format!("deleting IAM user {user}"),
+                    &e,
+                ));
+            }
+        }
+        // Something is still attached (an interrupted mint recorded less than it made):
+        // list what the user has and remove it all.
+        self.strip_user(iam, user).await?;
+        match iam.delete_user().user_name(user).send().await {
+            Ok(_) => Ok(Outcome::Revoked),
+            Err(e) if gone(&e) => Ok(Outcome::Revoked),
+            Err(e) => Err(crate::aws::sdk_error(
+                &format!("deleting IAM user {user}"),
+                &e,
+            )),
+        }
+    }
+
+    async fn strip_user(&self, iam: &Client, user: &str) -> Result<()> {
+        let keys = match iam.list_access_keys().user_name(user).send().await {
+            Ok(k) => k.access_key_metadata,
+            Err(e) if gone(&e) => return Ok(()),
+            Err(e) => return Err(crate::aws::sdk_error("listing access keys", &e)),
+        };
+        for key in keys.iter().filter_map(|k| k.access_key_id()) {
+            step(
+                "deleting an access key",
+                iam.delete_access_key()
+                    .user_name(user)
+                    .access_key_id(key)
+                    .send(),
+            )
+            .await?;
+        }
+        let attached = iam
+            .list_attached_user_policies()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| crate::aws::sdk_error("listing attached policies", &e))?;
+        for arn in attached
+            .attached_policies()
+            .iter()
+            .filter_map(|p| p.policy_arn())
+        {
+            step(
+                "detaching a policy",
+                iam.detach_user_policy()
+                    .user_name(user)
+                    .policy_arn(arn)
+                    .send(),
+            )
+            .await?;
+        }
+        let inline = iam
+            .list_user_policies()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| crate::aws::sdk_error("listing inline policies", &e))?;
+        for name in inline.policy_names() {
+            step(
+                "deleting an inline policy",
+                iam.delete_user_policy()
+                    .user_name(user)
+                    .policy_name(name)
+                    .send(),
+            )
+            .await?;
+        }
+        let groups = iam
+            .list_groups_for_user()
+            .user_name(user)
+            .send()
+            .await
+            .map_err(|e| crate::aws::sdk_error("listing groups", &e))?;
+        for group in groups.groups() {
+            step(
+                "leaving a group",
+                iam.remove_user_from_group()
+                    .user_name(user)
+                    .group_name(group.group_name())
+                    .send(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Denies every session of the role issued before `now` (an inline policy on the
+    /// role, the one AWS documents for revoking role sessions).
+    async fn cut_off_sessions(&self, row: &LeaseRow, now: jiff::Timestamp) -> Result<Outcome> {
+        let Some(arn) = row.role_arn.as_deref() else {
+            return Ok(Outcome::ExpiresOnly);
+        };
+        let role = arn.rsplit('/').next().unwrap_or(arn);
+        let policy = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"DateLessThan": {"aws:TokenIssueTime": now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()}}
+            }]
+        });
+        self.iam()?
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(HARD_REVOKE_POLICY)
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .map_err(|e| {
+                crate::aws::sdk_error(&format!("putting {HARD_REVOKE_POLICY} on role {role}"), &e)
+            })?;
+        Ok(Outcome::Revoked)
+    }
+}
+
+/// An IAM client for revocation, from a loaded SDK config.
+pub fn iam_client(config: &aws_config::SdkConfig) -> Client {
+    Client::new(config)
+}

@@ -1,0 +1,590 @@
+//! mint-creds: mints short-lived AWS credentials from a config profile, for the
+//! workload or for a verified caller, recording each lease in the ledger *before* the
+//! first AWS call and revoking at once whatever could not be handed over.
+
+pub mod cli;
+mod mint;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use common::broker;
+use common::config::{Config, CredsProfile, CredsType, Loaded};
+use common::docs::{Lease, ProcessCredentials, VerifiedIdentity};
+use common::ledger::{Claim, LeaseRow, Ledger};
+use common::revoke::Revoker;
+use common::{Error, ExitCode, Result};
+
+use crate::cli::{Cli, Output};
+use crate::mint::Minted;
+
+pub const TOOL: &str = "mint-creds";
+const DEFAULT_TTL: Duration = Duration::from_secs(15 * 60);
+/// AWS's shortest STS credential lifetime.
+const STS_MIN_TTL: Duration = Duration::from_secs(15 * 60);
+/// Variables removed from an --exec child, so it uses only the minted credentials.
+const CREDENTIAL_VARS: &[&str] = &[
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+];
+
+/// One lease to mint, checked against the config.
+struct Job {
+    profile_name: String,
+    profile: CredsProfile,
+    ttl: Duration,
+    role_arn: Option<String>,
+    caller: Option<VerifiedIdentity>,
+}
+
+fn log(cli: &Cli, text: std::fmt::Arguments<'_>) {
+    common::cli::log(cli.common.verbose, TOOL, text);
+}
+
+fn type_name(kind: CredsType) -> &'static str {
+    common::ledger::type_name(kind)
+}
+
+/// Checks a profile's settings; errors are config errors naming the key.
+fn check_profile(name: &str, p: &CredsProfile, origin: &str) -> Result<()> {
+    let bad = |what: String| Err(Error::config(format!("[creds.{name}] {what} {origin}")));
+    match p.kind {
+        CredsType::AssumedRole if p.role_arn.is_none() && p.role_arns.is_empty() => {
+            return bad("type assumed_role needs role_arn or role_arns".into());
+        }
+        CredsType::FederationToken if p.policy_document.is_none() && p.policy_arns.is_empty() => {
+            return Err(Error::config(format!(
+                "[creds.{name}] type federation_token needs policy_document or policy_arns {origin}"
+            ))
+            .hint("without a policy the token would carry all of the minting identity's own permissions"));
+        }
+        CredsType::SessionToken if p.policy_document.is_some() || !p.policy_arns.is_empty() => {
+            return bad(
+                "type session_token cannot be limited by a policy (use assumed_role)".into(),
+            );
+        }
+        _ => {}
+    }
+    if p.kind != CredsType::AssumedRole && (p.role_arn.is_some() || !p.role_arns.is_empty()) {
+        return bad(format!(
+            "role_arn and role_arns are for assumed_role, not {}",
+            type_name(p.kind)
+        ));
+    }
+    if let (Some(d), Some(m)) = (p.default_ttl, p.max_ttl)
+        && d > m
+    {
+        return bad(format!("default_ttl ({d}) is longer than max_ttl ({m})"));
+    }
+    if let Some(doc) = &p.policy_document
+        && serde_json::from_str::<serde_json::Value>(doc).is_err()
+    {
+        return bad("policy_document is not valid JSON".into());
+    }
+    Ok(())
+}
+
+/// The lease's lifetime: asked, else the profile's default, else 15m; capped by the
+/// profile's and the login role's max_ttl.
+fn lifetime(
+    cli: &Cli,
+    name: &str,
+    p: &CredsProfile,
+    role_max: Option<Duration>,
+    origin: &str,
+) -> Result<Duration> {
+    let asked = cli.ttl.map(|d| d.0);
+    let mut ttl = asked.or(p.default_ttl.map(|d| d.0)).unwrap_or(DEFAULT_TTL);
+    if ttl.is_zero() {
+        return Err(Error::usage("--ttl must be more than 0s"));
+    }
+    for cap in [p.max_ttl.map(|d| d.0), role_max].into_iter().flatten() {
+        if ttl > cap {
+            log(
+                cli,
+                format_args!(
+                    "ttl {} capped to max_ttl {}",
+                    common::duration::Dur(ttl),
+                    common::duration::Dur(cap)
+                ),
+            );
+            ttl = cap;
+        }
+    }
+    if p.kind != CredsType::IamUser && ttl < STS_MIN_TTL {
+        if asked.is_some_and(|a| a < STS_MIN_TTL) {
+            return Err(Error::usage(format!(
+                "--ttl {} is shorter than 15m, the least AWS gives STS credentials",
+                common::duration::Dur(ttl)
+            ))
+            .hint("ask for --ttl 15m or more, or use an iam_user profile for shorter leases"));
+        }
+        return Err(Error::config(format!(
+            "[creds.{name}] lifetime {} is below the 15m STS minimum (check default_ttl and max_ttl) {origin}",
+            common::duration::Dur(ttl)
+        )));
+    }
+    if ttl.as_secs() < 1 {
+        return Err(Error::usage("a lease lives at least 1s"));
+    }
+    Ok(ttl)
+}
+
+fn plan(cli: &Cli, loaded: &Loaded, name: &str, caller: Option<VerifiedIdentity>) -> Result<Job> {
+    let config: &Config = &loaded.config;
+    let origin = loaded.origin();
+    let mut role_max = None;
+    if let Some(c) = &caller {
+        let role = config.roles.get(&c.role).ok_or_else(|| {
+            Error::denied(format!(
+                "login role `{}` is not configured {origin}",
+                c.role
+            ))
+        })?;
+        if !role.creds.iter().any(|p| p == name) {
+            return Err(Error::denied(format!(
+                "login role `{}` ({}) may not mint `{name}`",
+                c.role, c.identity.arn
+            ))
+            .hint(format!("add it to [roles.{}] creds {origin}", c.role)));
+        }
+        role_max = role.max_ttl.map(|d| d.0);
+    }
+    let profile = config.creds.get(name).cloned().ok_or_else(|| {
+        let known: Vec<&str> = config.creds.keys().map(String::as_str).collect();
+        let e = Error::usage(format!("no [creds.{name}] profile {origin}"));
+        if known.is_empty() {
+            e
+        } else {
+            e.hint(format!("profiles: {}", known.join(", ")))
+        }
+    })?;
+    check_profile(name, &profile, &origin)?;
+    let ttl = lifetime(cli, name, &profile, role_max, &origin)?;
+    let role_arn = if profile.kind == CredsType::AssumedRole {
+        let mut choices: Vec<&String> = profile
+            .role_arn
+            .iter()
+            .chain(profile.role_arns.iter())
+            .collect();
+        choices.dedup();
+        Some(match &cli.role_arn {
+            Some(asked) if choices.contains(&asked) => asked.clone(),
+            Some(asked) => {
+                return Err(Error::usage(format!(
+                    "--role-arn {asked} is not one of [creds.{name}] role_arns"
+                ))
+                .hint(format!(
+                    "choose one of: {}",
+                    choices
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+            None if choices.len() == 1 => choices[0].clone(),
+            None => {
+                return Err(Error::usage(format!(
+                    "[creds.{name}] has several role_arns: choose one with --role-arn"
+                )));
+            }
+        })
+    } else {
+        if cli.role_arn.is_some() {
+            return Err(Error::usage("--role-arn is for assumed_role profiles"));
+        }
+        None
+    };
+    Ok(Job {
+        profile_name: name.to_string(),
+        profile,
+        ttl,
+        role_arn,
+        caller,
+    })
+}
+
+/// Keeps the characters IAM allows in names (`[\w+=,.@-]`), at most `max` of them.
+fn sanitize(text: &str, max: usize) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+=,.@-_".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(max)
+        .collect()
+}
+
+fn random_hex(len: usize) -> String {
+    let mut s = String::new();
+    while s.len() < len {
+        s.push_str(&format!("{:016x}", common::ledger::random_u64()));
+    }
+    s.truncate(len);
+    s
+}
+
+fn ts(secs: i64) -> String {
+    jiff::Timestamp::from_second(secs)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// The ledger row for a job, with every AWS name chosen up front.
+fn row_for(job: &Job, now: i64) -> LeaseRow {
+    let random = random_hex(16);
+    let id = format!("creds/{}/{random}", job.profile_name);
+    let ttl = i64::try_from(job.ttl.as_secs()).unwrap_or(i64::MAX);
+    let mut row = LeaseRow::new(
+        id,
+        job.profile_name.clone(),
+        job.profile.kind,
+        now,
+        now.saturating_add(ttl),
+    );
+    let caller = job
+        .caller
+        .as_ref()
+        .map_or_else(common::ledger::hostname, |c| {
+            c.identity.principal_name.clone()
+        });
+    row.caller_arn = job.caller.as_ref().map(|c| c.identity.arn.clone());
+    match job.profile.kind {
+        CredsType::AssumedRole => {
+            // vaultless-<caller>-<random>, at most 64 characters.
+            row.session_name = Some(format!(
+                "vaultless-{}-{}",
+                sanitize(&caller, 64 - 10 - 13),
+                &random[..12]
+            ));
+            row.role_arn = job.role_arn.clone();
+        }
+        CredsType::FederationToken => {
+            // GetFederationToken names are at most 32 characters.
+            row.session_name = Some(format!(
+                "vl-{}-{}",
+                sanitize(&caller, 32 - 3 - 9),
+                &random[..8]
+            ));
+        }
+        CredsType::SessionToken => {}
+        CredsType::IamUser => {
+            row.iam_user_name = Some(format!(
+                "vaultless-{}-{}",
+                sanitize(&job.profile_name, 64 - 10 - 17),
+                &random[..16]
+            ));
+            if job.profile.policy_document.is_some() {
+                row.inline_policies = vec![mint::INLINE_POLICY.to_string()];
+            }
+            row.policy_arns = job.profile.policy_arns.clone();
+            row.groups = job.profile.iam_groups.clone();
+        }
+    }
+    row
+}
+
+struct Clients {
+    sts: aws_sdk_sts::Client,
+    iam: aws_sdk_iam::Client,
+}
+
+/// Revokes a lease this process minted (or half-minted) and records it. Errors are
+/// reported on stderr: the lease stays in the ledger for the next sweep.
+async fn revoke_now(ledger: &dyn Ledger, iam: &aws_sdk_iam::Client, id: &str) {
+    let owner = format!("{}:{}:mint", common::ledger::hostname(), std::process::id());
+    let row = match ledger.claim(id, &owner, jiff::Timestamp::now().as_second(), 300) {
+        Ok(Claim::Claimed(row)) => row,
+        Ok(_) => return,
+        Err(e) => {
+            common::error::warn(
+                TOOL,
+                &format!("lease {id} could not be claimed for revocation: {e}"),
+            );
+            return;
+        }
+    };
+    let revoker = Revoker {
+        iam: Some(iam.clone()),
+        hard: false,
+    };
+    let result = revoker.revoke(&row, jiff::Timestamp::now()).await;
+    let error = result.as_ref().err().map(|e| e.to_string());
+    if let Some(e) = &error {
+        common::error::warn(
+            TOOL,
+            &format!("lease {id} is not yet revoked ({e}); the next revoke-lease --expired will"),
+        );
+    }
+    if let Err(e) = ledger.finish(id, &owner, error.as_deref()) {
+        common::error::warn(TOOL, &format!("lease {id}: {e}"));
+    }
+}
+
+async fn mint_one(
+    cli: &Cli,
+    job: &Job,
+    ledger: &dyn Ledger,
+    clients: &Clients,
+) -> Result<(Lease, LeaseRow)> {
+    let now = jiff::Timestamp::now().as_second();
+    let row = row_for(job, now);
+    // The row goes in before the first AWS call: a crash from here on leaves it for
+    // the sweeper to roll back.
+    ledger.insert_pending(&row)?;
+    log(
+        cli,
+        format_args!(
+            "lease {} ({}) recorded; minting",
+            row.id,
+            type_name(row.kind)
+        ),
+    );
+    let ttl_secs = i32::try_from(job.ttl.as_secs()).unwrap_or(i32::MAX);
+    let minted: Result<Minted> = match row.kind {
+        CredsType::IamUser => mint::iam_user(&clients.iam, &job.profile, &row).await,
+        _ => {
+            let source = job
+                .caller
+                .as_ref()
+                .map(|c| sanitize(&c.identity.principal_name, 64));
+            mint::sts(
+                &clients.sts,
+                &job.profile,
+                &row,
+                ttl_secs,
+                source.as_deref(),
+                cli.mfa_code.as_deref(),
+            )
+            .await
+        }
+    };
+    let minted = match minted {
+        Ok(m) => m,
+        Err(e) => {
+            revoke_now(ledger, &clients.iam, &row.id).await;
+            return Err(e);
+        }
+    };
+    let expires_at = minted.expires_at.unwrap_or(row.expires_at);
+    if !ledger.activate(&row.id, Some(&minted.access_key_id), expires_at)? {
+        revoke_now(ledger, &clients.iam, &row.id).await;
+        return Err(Error::temp_fail(format!(
+            "lease {} was revoked while it was being minted",
+            row.id
+        )));
+    }
+    let lease = Lease {
+        lease_id: row.id.clone(),
+        credential_type: type_name(row.kind).to_string(),
+        lease_duration: u64::try_from(expires_at - now).unwrap_or(0),
+        renewable: false,
+        issued_at: ts(now),
+        expires_at: ts(expires_at),
+        credentials: ProcessCredentials {
+            version: 1,
+            access_key_id: minted.access_key_id,
+            secret_access_key: minted.secret_access_key,
+            session_token: minted.session_token,
+            expiration: Some(ts(expires_at)),
+        },
+    };
+    Ok((lease, LeaseRow { expires_at, ..row }))
+}
+
+fn env_lines(lease: &Lease) -> String {
+    credential_vars(lease)
+        .iter()
+        .map(|(k, v)| common::output::shell_export(k, v))
+        .collect()
+}
+
+fn credential_vars(lease: &Lease) -> Vec<(&'static str, String)> {
+    let c = &lease.credentials;
+    let mut vars = vec![
+        ("AWS_ACCESS_KEY_ID", c.access_key_id.clone()),
+        ("AWS_SECRET_ACCESS_KEY", c.secret_access_key.clone()),
+    ];
+    if let Some(t) = &c.session_token {
+        vars.push(("AWS_SESSION_TOKEN", t.clone()));
+    }
+    vars.push(("AWS_CREDENTIAL_EXPIRATION", lease.expires_at.clone()));
+    vars
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let loaded = cli.common.load_config()?;
+    if !cli.command.is_empty() && !cli.exec {
+        return Err(Error::usage("a command after -- needs --exec")
+            .hint("mint-creds NAME --exec -- CMD ARGS...")
+            .into());
+    }
+    let source = broker::identity_source(
+        cli.identity.as_deref(),
+        loaded.config.broker.require_identity,
+        cli.name.is_some(),
+    );
+    if cli.exec && source.is_some() {
+        return Err(Error::usage(
+            "--exec runs a command for this workload and cannot act for verified callers",
+        )
+        .into());
+    }
+    let jobs: Vec<Result<Job>> = match &source {
+        None => vec![plan(
+            &cli,
+            &loaded,
+            cli.name.as_deref().expect("named"),
+            None,
+        )],
+        Some(src) => broker::read_identities(src, TOOL)?
+            .into_iter()
+            .map(|identity| {
+                let caller = identity?;
+                let name = match (
+                    &cli.name,
+                    caller.request.as_ref().and_then(|r| r.get("creds")),
+                ) {
+                    (Some(n), _) => n.clone(),
+                    (None, Some(serde_json::Value::String(n))) if !n.is_empty() => n.clone(),
+                    (None, Some(_)) => {
+                        return Err(Error::bad_input("request.creds must be a non-empty string"));
+                    }
+                    (None, None) => {
+                        return Err(Error::bad_input(format!(
+                            "{} named no creds profile",
+                            caller.identity.arn
+                        ))
+                        .hint(
+                            "name it as an argument, or sign the proof with --request creds=NAME",
+                        ));
+                    }
+                };
+                plan(&cli, &loaded, &name, Some(caller))
+            })
+            .collect(),
+    };
+    if jobs.len() > 1 && cli.output != Output::Json {
+        return Err(
+            Error::usage("--output credential-process and env take exactly one lease").into(),
+        );
+    }
+    if jobs.len() == 1 && jobs[0].is_err() {
+        return Err(jobs
+            .into_iter()
+            .next()
+            .expect("one job")
+            .err()
+            .expect("an error")
+            .into());
+    }
+    let ledger = common::ledger::open(&loaded.config)?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        let aws = common::aws::load_global().await?;
+        let clients = Clients {
+            sts: aws_sdk_sts::Client::new(&aws.config),
+            iam: aws_sdk_iam::Client::new(&aws.config),
+        };
+        if cli.exec {
+            let job = jobs.into_iter().next().expect("one job")?;
+            let (lease, _) = mint_one(&cli, &job, ledger.as_ref(), &clients).await?;
+            return exec(&cli, &lease, ledger.as_ref(), &clients).await;
+        }
+        let mut out = common::output::Batch::new(TOOL, "item", jobs.len() > 1);
+        for job in jobs {
+            let minted = match job {
+                Ok(job) => mint_one(&cli, &job, ledger.as_ref(), &clients).await,
+                Err(e) => Err(e),
+            };
+            let (lease, row) = match minted {
+                Ok(m) => m,
+                Err(e) => {
+                    out.item::<Lease>(Err(e))?;
+                    continue;
+                }
+            };
+            let written = match cli.output {
+                Output::Json => out.item(Ok(&lease)),
+                Output::CredentialProcess => out.item(Ok(&lease.credentials)),
+                Output::Env => {
+                    common::output::raw(env_lines(&lease).as_bytes()).map_err(Into::into)
+                }
+            };
+            if let Err(e) = written {
+                // Nobody received these credentials: take them back now.
+                revoke_now(ledger.as_ref(), &clients.iam, &row.id).await;
+                return Err(Error::temp_fail(format!(
+                    "could not write the credentials of lease {} ({}); the lease was revoked",
+                    row.id,
+                    common::error::render(&e)
+                ))
+                .into());
+            }
+        }
+        Ok(out.finish())
+    })
+}
+
+/// Runs the command with the lease's credentials (and no other credential settings)
+/// in its environment; with --revoke-on-exit, revokes the lease when it ends.
+async fn exec(
+    cli: &Cli,
+    lease: &Lease,
+    ledger: &dyn Ledger,
+    clients: &Clients,
+) -> anyhow::Result<ExitCode> {
+    let mut cmd = tokio::process::Command::new(&cli.command[0]);
+    cmd.args(&cli.command[1..]);
+    for var in CREDENTIAL_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.envs(credential_vars(lease));
+    let status = match cmd.status().await {
+        Ok(s) => s,
+        Err(e) => {
+            revoke_now(ledger, &clients.iam, &lease.lease_id).await;
+            return Err(Error::usage(format!("cannot run `{}`: {e}", cli.command[0])).into());
+        }
+    };
+    if cli.revoke_on_exit {
+        log(cli, format_args!("revoking lease {}", lease.lease_id));
+        revoke_now(ledger, &clients.iam, &lease.lease_id).await;
+    }
+    let code = status.code().unwrap_or_else(|| {
+        use std::os::unix::process::ExitStatusExt;
+        128 + status.signal().unwrap_or(0)
+    });
+    std::process::exit(code);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_sanitized_and_bounded() {
+        assert_eq!(sanitize("ci runner/x", 64), "ci-runner-x");
+        assert_eq!(sanitize(&"a".repeat(100), 10).len(), 10);
+    }
+}

@@ -1,0 +1,368 @@
+//! revoke-lease: picks the leases to revoke (ids, lease documents, `--expired`,
+//! `--prefix`), claims each in the ledger so no two sweepers revoke one lease, revokes
+//! it with retries, and records the outcome.
+
+pub mod cli;
+
+use std::io::{IsTerminal, Read};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use common::docs::{Revocation, RevocationStatus};
+use common::ledger::{Claim, LeaseRow, Ledger, State};
+use common::revoke::{Outcome, Revoker};
+use common::{Error, ExitCode, Result};
+
+use crate::cli::Cli;
+
+pub const TOOL: &str = "revoke-lease";
+const DEFAULT_PENDING_GRACE: Duration = Duration::from_secs(300);
+/// How long a claim holds before another sweeper may take the lease over.
+const CLAIM_HOLD_SECS: i64 = 300;
+const TRIES: u32 = 3;
+/// How long to wait for another process that is revoking a lease named by id.
+const BUSY_WAIT: Duration = Duration::from_secs(60);
+
+/// One lease to revoke: a ledger row, or an id the ledger does not know.
+enum Target {
+    Row(Box<LeaseRow>),
+    Named(String),
+}
+
+impl Target {
+    fn id(&self) -> &str {
+        match self {
+            Target::Row(r) => &r.id,
+            Target::Named(id) => id,
+        }
+    }
+}
+
+fn timestamp(secs: i64) -> String {
+    jiff::Timestamp::from_second(secs)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// Lease ids from stdin: lease documents or bare ids, one per line.
+fn ids_from_stdin() -> Result<Vec<String>> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return Err(Error::usage("no leases named")
+            .hint("name lease ids, pipe lease documents in, or use --expired or --prefix"));
+    }
+    let mut text = String::new();
+    stdin
+        .lock()
+        .take(64 * 1024 * 1024)
+        .read_to_string(&mut text)
+        .map_err(|e| Error::bad_input(format!("reading stdin: {e}")))?;
+    let mut ids = Vec::new();
+    for (n, line) in text
+        .lines()
+        .map(str::trim)
+        .enumerate()
+        .filter(|(_, l)| !l.is_empty())
+    {
+        if line.starts_with('{') {
+            let doc: serde_json::Value = serde_json::from_str(line)
+                .map_err(|e| Error::bad_input(format!("stdin line {}: not JSON ({e})", n + 1)))?;
+            match doc.get("lease_id").and_then(|v| v.as_str()) {
+                Some(id) => ids.push(id.to_string()),
+                None => {
+                    return Err(Error::bad_input(format!(
+                        "stdin line {}: a JSON document without lease_id",
+                        n + 1
+                    ))
+                    .hint("pipe in mint-creds' lease documents (--output json)"));
+                }
+            }
+        } else {
+            ids.push(line.to_string());
+        }
+    }
+    Ok(ids)
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let loaded = cli.common.load_config()?;
+    let config = &loaded.config;
+    let mut ids = cli.lease_ids.clone();
+    if ids.iter().any(|i| i == "-") || (ids.is_empty() && !cli.expired && cli.prefix.is_none()) {
+        ids.retain(|i| i != "-");
+        ids.extend(ids_from_stdin()?);
+    }
+    let ledger: Arc<dyn Ledger> = Arc::from(common::ledger::open(config)?);
+    let now = jiff::Timestamp::now();
+    let grace = config
+        .ledger
+        .pending_grace
+        .map_or(DEFAULT_PENDING_GRACE, |d| d.0);
+
+    let mut targets: Vec<Target> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut add = |t: Target, targets: &mut Vec<Target>| {
+        if seen.insert(t.id().to_string()) {
+            targets.push(t);
+        }
+    };
+    for id in &ids {
+        match ledger.get(id)? {
+            Some(row) => add(Target::Row(Box::new(row)), &mut targets),
+            None => add(Target::Named(id.clone()), &mut targets),
+        }
+    }
+    if cli.expired {
+        let pending_before = now.as_second() - i64::try_from(grace.as_secs()).unwrap_or(i64::MAX);
+        for row in ledger.due(now.as_second(), pending_before)? {
+            add(Target::Row(Box::new(row)), &mut targets);
+        }
+    }
+    if let Some(prefix) = &cli.prefix {
+        for row in ledger.live_with_prefix(prefix)? {
+            add(Target::Row(Box::new(row)), &mut targets);
+        }
+    }
+    common::cli::log(
+        cli.common.verbose,
+        TOOL,
+        format_args!("{} lease(s) to revoke", targets.len()),
+    );
+    if targets.is_empty() {
+        return Ok(ExitCode::Ok);
+    }
+    if cli.dry_run {
+        return dry_run(&targets);
+    }
+
+    let needs_iam = targets.iter().any(|t| match t {
+        Target::Row(r) => {
+            r.state != State::Revoked && (r.kind == common::config::CredsType::IamUser || cli.hard)
+        }
+        Target::Named(_) => false,
+    });
+    let explicit: std::collections::HashSet<String> = ids.into_iter().collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let iam = if needs_iam {
+            Some(common::revoke::iam_client(
+                &common::aws::load_global().await?.config,
+            ))
+        } else {
+            None
+        };
+        let revoker = Arc::new(Revoker {
+            iam,
+            hard: cli.hard,
+        });
+        let owner = Arc::new(format!(
+            "{}:{}:{:x}",
+            hostname(),
+            std::process::id(),
+            common::ledger::random_u64()
+        ));
+        let permits = Arc::new(tokio::sync::Semaphore::new(usize::from(cli.jobs)));
+        let total = targets.len();
+        let progress = std::io::stderr().is_terminal() && total > 10;
+        let mut tasks = Vec::with_capacity(total);
+        for target in targets {
+            let by_id = explicit.contains(target.id());
+            let (ledger, revoker, owner, permits) = (
+                ledger.clone(),
+                revoker.clone(),
+                owner.clone(),
+                permits.clone(),
+            );
+            tasks.push(tokio::spawn(async move {
+                let _permit = permits
+                    .acquire_owned()
+                    .await
+                    .expect("semaphore is never closed");
+                revoke_one(ledger, &revoker, &owner, target, by_id).await
+            }));
+        }
+        let mut worst = ExitCode::Ok;
+        for (done, task) in tasks.into_iter().enumerate() {
+            let (result, code) = task.await.context("a revocation task failed")?;
+            worst = worst.worst(code);
+            if let Some(result) = result {
+                if let Some(e) = &result.error {
+                    common::output::stderr(&format!("{TOOL}: error: {}: {e}\n", result.lease_id));
+                }
+                common::output::json_line(&result)?;
+            }
+            if progress {
+                common::output::stderr(&format!("\r{TOOL}: {}/{total}", done + 1));
+            }
+        }
+        if progress {
+            common::output::stderr("\n");
+        }
+        Ok(worst)
+    })
+}
+
+fn hostname() -> String {
+    common::ledger::hostname()
+}
+
+fn dry_run(targets: &[Target]) -> anyhow::Result<ExitCode> {
+    let mut worst = ExitCode::Ok;
+    for t in targets {
+        let result = match t {
+            Target::Row(r) if r.state == State::Revoked => Revocation {
+                lease_id: r.id.clone(),
+                status: RevocationStatus::AlreadyRevoked,
+                error: None,
+                expires_at: None,
+            },
+            Target::Row(r) => Revocation {
+                lease_id: r.id.clone(),
+                status: RevocationStatus::WouldRevoke,
+                error: None,
+                expires_at: Some(timestamp(r.expires_at)),
+            },
+            Target::Named(id) => {
+                worst = worst.worst(ExitCode::NotFound);
+                Revocation {
+                    lease_id: id.clone(),
+                    status: RevocationStatus::Failed,
+                    error: Some("no such lease in the ledger".into()),
+                    expires_at: None,
+                }
+            }
+        };
+        common::output::json_line(&result)?;
+    }
+    Ok(worst)
+}
+
+fn failed(id: &str, e: &Error) -> (Option<Revocation>, ExitCode) {
+    (
+        Some(Revocation {
+            lease_id: id.to_string(),
+            status: RevocationStatus::Failed,
+            error: Some(e.to_string()),
+            expires_at: None,
+        }),
+        e.code(),
+    )
+}
+
+/// Claims, revokes (with retries) and records one lease. `by_id`: named by the user,
+/// so a lease another sweeper holds is waited for instead of skipped.
+async fn revoke_one(
+    ledger: Arc<dyn Ledger>,
+    revoker: &Revoker,
+    owner: &str,
+    target: Target,
+    by_id: bool,
+) -> (Option<Revocation>, ExitCode) {
+    let id = target.id().to_string();
+    if let Target::Named(_) = target {
+        let e = Error::not_found(format!("no lease {id} in the ledger"));
+        return failed(&id, &e);
+    }
+    let started = std::time::Instant::now();
+    let row = loop {
+        let claim = {
+            let (ledger, id, owner) = (ledger.clone(), id.clone(), owner.to_string());
+            let now = jiff::Timestamp::now().as_second();
+            tokio::task::spawn_blocking(move || ledger.claim(&id, &owner, now, CLAIM_HOLD_SECS))
+                .await
+        };
+        match claim {
+            Err(e) => return failed(&id, &Error::internal(format!("ledger task failed: {e}"))),
+            Ok(Err(e)) => return failed(&id, &e),
+            Ok(Ok(Claim::Claimed(row))) => break row,
+            Ok(Ok(Claim::AlreadyRevoked(_))) => {
+                return (
+                    Some(Revocation {
+                        lease_id: id,
+                        status: RevocationStatus::AlreadyRevoked,
+                        error: None,
+                        expires_at: None,
+                    }),
+                    ExitCode::Ok,
+                );
+            }
+            Ok(Ok(Claim::Unknown)) => {
+                return failed(
+                    &id,
+                    &Error::not_found(format!("no lease {id} in the ledger")),
+                );
+            }
+            // Another sweeper holds it: its work, not ours to report.
+            Ok(Ok(Claim::Busy)) if !by_id => return (None, ExitCode::Ok),
+            Ok(Ok(Claim::Busy)) if started.elapsed() > BUSY_WAIT => {
+                return failed(
+                    &id,
+                    &Error::temp_fail("another process is still revoking this lease"),
+                );
+            }
+            Ok(Ok(Claim::Busy)) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    };
+
+    let mut attempt = 0;
+    let outcome = loop {
+        attempt += 1;
+        match revoker.revoke(&row, jiff::Timestamp::now()).await {
+            Ok(o) => break Ok(o),
+            Err(e)
+                if attempt < TRIES
+                    && matches!(e.code(), ExitCode::TempFail | ExitCode::Unavailable) =>
+            {
+                let base = 200u64 << (attempt - 1);
+                tokio::time::sleep(Duration::from_millis(
+                    base / 2 + common::ledger::random_u64() % (base + 1),
+                ))
+                .await;
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    let error_text = outcome.as_ref().err().map(|e| e.to_string());
+    let record = {
+        let (ledger, id, owner) = (ledger.clone(), id.clone(), owner.to_string());
+        tokio::task::spawn_blocking(move || ledger.finish(&id, &owner, error_text.as_deref())).await
+    };
+    if let Ok(Err(e)) | Err(e) = record.map_err(|e| Error::internal(e.to_string())) {
+        return failed(&id, &e);
+    }
+    match outcome {
+        Ok(Outcome::Revoked) => (
+            Some(Revocation {
+                lease_id: id,
+                status: RevocationStatus::Revoked,
+                error: None,
+                expires_at: None,
+            }),
+            ExitCode::Ok,
+        ),
+        Ok(Outcome::AlreadyGone) => (
+            Some(Revocation {
+                lease_id: id,
+                status: RevocationStatus::AlreadyRevoked,
+                error: None,
+                expires_at: None,
+            }),
+            ExitCode::Ok,
+        ),
+        Ok(Outcome::ExpiresOnly) => (
+            Some(Revocation {
+                lease_id: id,
+                status: RevocationStatus::ExpiresOnly,
+                error: None,
+                expires_at: Some(timestamp(row.expires_at)),
+            }),
+            ExitCode::Ok,
+        ),
+        Err(e) => failed(&id, &e),
+    }
+}
