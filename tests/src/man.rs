@@ -144,6 +144,84 @@ const FETCH_SECRET: &[Section] = &[
     },
 ];
 
+const MINT_CREDS: &[Section] = &[
+    Section {
+        title: "CONFIG",
+        body: &[
+            "[creds.NAME] type = \"assumed_role\" | \"federation_token\" | \"session_token\" | \"iam_user\".",
+            "assumed_role: role_arn (or role_arns, chosen with --role-arn), policy_document and policy_arns (a session policy), session_tags, external_id. The session is named vaultless-CALLER-RANDOM; behind verify-login SourceIdentity is the caller's principal name, so CloudTrail shows who was behind the session.",
+            "federation_token: policy_document or policy_arns, required: without one the token would carry the minting identity's own permissions.",
+            "session_token: mfa_serial_number, with --mfa-code.",
+            "iam_user: a user vaultless-PROFILE-RANDOM made for this lease alone, with user_path, permissions_boundary_arn, the inline policy_document, the managed policy_arns and the iam_groups, tagged with the lease id; revoke-lease deletes it.",
+            "default_ttl (else 15m) and max_ttl. STS types live at least 15m (AWS's minimum); an iam_user lease lives any time from 1s.",
+            "[ledger] path (default $XDG_STATE_HOME/vaultless/leases.db) and pending_grace (default 5m).",
+        ],
+    },
+    Section {
+        title: "LEASES",
+        body: &[
+            "Before its first AWS call mint-creds writes a pending row to the ledger, naming what it is about to create; it marks the row active once the credentials exist. A mint killed half-way leaves a pending row that revoke-lease --expired rolls back once it is older than pending_grace. If the credentials cannot be written (a closed pipe), they are revoked at once and mint-creds exits 75. No secret is ever written to the ledger.",
+        ],
+    },
+    Section {
+        title: "ENVIRONMENT",
+        body: &[
+            "AWS_PROFILE, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_IAM and the rest of the standard AWS settings, for the minting identity. VAULTLESS_CONFIG: the default for --config. XDG_STATE_HOME: where the ledger lives by default.",
+        ],
+    },
+    Section {
+        title: "EXAMPLES",
+        body: &[
+            "The AWS CLI and SDKs use mint-creds as a credential source (in ~/.aws/config):",
+            "| [profile deploy]\ncredential_process = /usr/local/bin/mint-creds deployer --output credential-process",
+            "$ aws s3 ls --profile deploy",
+            "Run one command with its own credentials, revoked when it ends:",
+            "$ mint-creds tmpuser --ttl 10m --exec --revoke-on-exit -- terraform apply",
+            "Into the shell:",
+            "$ eval \"$(mint-creds deployer --output env)\"",
+            "A broker minting for verified callers, the caller naming the profile in its proof:",
+            "$ sign-login --server-id broker.example.com --role ci --request creds=deployer | ssh broker",
+            "$ verify-login | mint-creds     # on the broker",
+        ],
+    },
+];
+
+const REVOKE_LEASE: &[Section] = &[
+    Section {
+        title: "OUTPUT",
+        body: &[
+            "One line per lease: {\"lease_id\", \"status\", \"error\", \"expires_at\"}. status is revoked, already_revoked, expires_only (STS credentials, which cannot be deleted: they stop working at expires_at), failed (error says why; the ledger keeps the lease and the next sweep retries it), or would_revoke with --dry-run.",
+            "Exit status: 0 when every lease ended revoked, already_revoked or expires_only; 75 or 69 when some failed and may succeed later; 77 on a denial; 1 for an unknown lease id.",
+        ],
+    },
+    Section {
+        title: "CONCURRENCY",
+        body: &[
+            "Each lease is claimed in the ledger (an immediate SQLite transaction) before it is revoked, so sweepers running at once never revoke the same lease twice and never report each other's work as a failure. A claim not finished within 5 minutes (a sweeper that died) is taken over by the next sweep.",
+        ],
+    },
+    Section {
+        title: "ENVIRONMENT",
+        body: &[
+            "The standard AWS settings (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL_IAM, ...), for the identity that deletes IAM users. VAULTLESS_CONFIG: the default for --config. XDG_STATE_HOME: where the ledger lives by default.",
+        ],
+    },
+    Section {
+        title: "EXAMPLES",
+        body: &[
+            "Sweep expired leases every minute from cron (scripts/cron/ has a crontab line and a systemd timer):",
+            "| * * * * * vaultless /usr/local/bin/revoke-lease --expired 2>&1 | logger -t revoke-lease",
+            "Revoke what a job minted, from its lease document:",
+            "$ mint-creds tmpuser > lease.json && ... && revoke-lease < lease.json",
+            "See what a sweep would do, then revoke every lease of one profile:",
+            "$ revoke-lease --expired --dry-run",
+            "$ revoke-lease --prefix creds/tmpuser/",
+            "Cut off every session of a role issued before now:",
+            "$ revoke-lease --hard creds/deployer/7f3c0a1b2c3d4e5f",
+        ],
+    },
+];
+
 fn render_sections(roff: &mut Roff, sections: &[Section]) {
     for s in sections {
         roff.control("SH", [s.title]);
@@ -203,18 +281,27 @@ fn page(cmd: clap::Command, extra: &[Section]) -> String {
 
 /// Every tool's man page: (name, roff text).
 pub fn pages() -> Vec<(String, String)> {
-    vec![
+    let tools: [(&str, clap::Command, &[Section]); 5] = [
+        ("sign-login", sign_login::cli::Cli::command(), SIGN_LOGIN),
         (
-            "sign-login".into(),
-            page(sign_login::cli::Cli::command(), SIGN_LOGIN),
+            "verify-login",
+            verify_login::cli::Cli::command(),
+            VERIFY_LOGIN,
         ),
         (
-            "verify-login".into(),
-            page(verify_login::cli::Cli::command(), VERIFY_LOGIN),
+            "fetch-secret",
+            fetch_secret::cli::Cli::command(),
+            FETCH_SECRET,
         ),
+        ("mint-creds", mint_creds::cli::Cli::command(), MINT_CREDS),
         (
-            "fetch-secret".into(),
-            page(fetch_secret::cli::Cli::command(), FETCH_SECRET),
+            "revoke-lease",
+            revoke_lease::cli::Cli::command(),
+            REVOKE_LEASE,
         ),
-    ]
+    ];
+    tools
+        .into_iter()
+        .map(|(name, cmd, extra)| (name.to_string(), page(cmd, extra)))
+        .collect()
 }
