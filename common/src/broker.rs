@@ -94,7 +94,8 @@ fn parse_identity(doc: &[u8]) -> Result<VerifiedIdentity> {
     })
 }
 
-/// True when `text` matches one of the patterns: exact, or `*` globs.
+/// True when `text` matches one of the patterns: exact, or globs where `*` matches any
+/// run of characters and `?` one (ARN bindings and secret grants alike).
 pub fn matches_any(patterns: &[String], text: &str) -> bool {
     patterns
         .iter()

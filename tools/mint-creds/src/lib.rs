@@ -560,11 +560,18 @@ async fn exec(
         cmd.env_remove(var);
     }
     cmd.envs(credential_vars(lease));
-    let status = match cmd.status().await {
-        Ok(s) => s,
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
         Err(e) => {
             revoke_now(ledger, &clients.iam, &lease.lease_id).await;
             return Err(Error::usage(format!("cannot run `{}`: {e}", cli.command[0])).into());
+        }
+    };
+    // Ctrl-C reaches the command too; mint-creds stays to revoke once it has ended.
+    let status = loop {
+        tokio::select! {
+            status = child.wait() => break status.context("waiting for the command")?,
+            _ = tokio::signal::ctrl_c() => {}
         }
     };
     if cli.revoke_on_exit {

@@ -2,10 +2,10 @@
 //! the answer's Account, its principal type must be one we know, and the login role's
 //! bindings must all match.
 
+use common::broker::matches_any;
 use common::config::Role;
 use common::docs::Identity;
 use common::{Error, Result};
-use wildmatch::WildMatch;
 
 use crate::answer::Caller;
 
@@ -91,12 +91,9 @@ pub fn check_bindings(id: &Identity, role_name: &str, role: &Role) -> Result<()>
     if !role.bound_account_ids.is_empty() && !role.bound_account_ids.contains(&id.account_id) {
         return fail("account not in bound_account_ids");
     }
-    if !role.bound_principal_arns.is_empty()
-        && !role
-            .bound_principal_arns
-            .iter()
-            .any(|p| arn_matches(p, &id.canonical_arn) || arn_matches(p, &id.arn))
-    {
+    let arns = &role.bound_principal_arns;
+    let arn_bound = matches_any(arns, &id.canonical_arn) || matches_any(arns, &id.arn);
+    if !arns.is_empty() && !arn_bound {
         return fail("ARN not in bound_principal_arns");
     }
     let role_name_bound =
@@ -115,11 +112,6 @@ pub fn check_bindings(id: &Identity, role_name: &str, role: &Role) -> Result<()>
         }
     }
     Ok(())
-}
-
-/// Exact match, or a glob where `*` matches any run of characters and `?` one.
-fn arn_matches(pattern: &str, arn: &str) -> bool {
-    WildMatch::new(pattern).matches(arn)
 }
 
 #[cfg(test)]
@@ -214,21 +206,10 @@ mod tests {
 
     #[test]
     fn globs() {
-        assert!(arn_matches(
-            "arn:aws:iam::1:user/*",
-            "arn:aws:iam::1:user/x"
-        ));
-        assert!(arn_matches(
-            "arn:aws:iam::1:user/*",
-            "arn:aws:iam::1:user/path/x"
-        ));
-        assert!(!arn_matches(
-            "arn:aws:iam::1:user/x",
-            "arn:aws:iam::1:user/xy"
-        ));
-        assert!(!arn_matches(
-            "arn:aws:iam::1:role/ci-*",
-            "arn:aws:iam::2:role/ci-x"
-        ));
+        let ci = vec!["arn:aws:iam::1:role/ci-*".to_string()];
+        assert!(matches_any(&ci, "arn:aws:iam::1:role/ci-x"));
+        assert!(!matches_any(&ci, "arn:aws:iam::2:role/ci-x"));
+        let exact = vec!["arn:aws:iam::1:user/x".to_string()];
+        assert!(!matches_any(&exact, "arn:aws:iam::1:user/xy"));
     }
 }
