@@ -54,3 +54,50 @@ pub fn finish(tool: &str, result: anyhow::Result<crate::ExitCode>) -> std::proce
         Err(e) => crate::error::report(tool, &e).into(),
     }
 }
+
+/// The flags of the tools that act either for this workload or, behind verify-login,
+/// for verified callers (fetch-secret, mint-creds).
+#[derive(Debug, Clone, Args)]
+pub struct ActArgs {
+    /// Act for the verified caller(s) in this identity document (verify-login's
+    /// output): - for stdin, or a file
+    #[arg(long, value_name = "-|FILE")]
+    pub identity: Option<String>,
+
+    /// Run the command after `--` with the result in its environment instead of
+    /// printing it, and exit with the command's status
+    #[arg(long, requires = "command")]
+    pub exec: bool,
+
+    /// The command for --exec
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+impl ActArgs {
+    /// Where verified identities come from (see [`crate::broker::identity_source`]),
+    /// refusing `--exec` for callers: a command runs for this workload only. `named`:
+    /// the command line names what to act on; `example` shows a correct call.
+    pub fn identity_source(
+        &self,
+        require_identity: bool,
+        named: bool,
+        example: &str,
+    ) -> crate::Result<Option<crate::broker::IdentitySource>> {
+        if !self.command.is_empty() && !self.exec {
+            return Err(crate::Error::usage("a command after -- needs --exec")
+                .hint(format!("{example} --exec -- CMD ARGS...")));
+        }
+        let source =
+            crate::broker::identity_source(self.identity.as_deref(), require_identity, named);
+        if self.exec && source.is_some() {
+            return Err(crate::Error::usage(
+                "--exec runs a command for this workload and cannot act for verified callers",
+            )
+            .hint(format!(
+                "name what to act on, without --identity: {example} --exec -- CMD"
+            )));
+        }
+        Ok(source)
+    }
+}

@@ -51,22 +51,12 @@ pub struct Cli {
     #[arg(long = "env", value_name = "NAME")]
     pub env_name: Option<String>,
 
-    /// Act for the verified caller(s) in this identity document: - for stdin, or a file
-    #[arg(long, value_name = "-|FILE")]
-    pub identity: Option<String>,
-
     /// AWS region [default: AWS_REGION, AWS_DEFAULT_REGION, the profile's region]
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
 
-    /// Run the command after `--` with the secret's variables added to its environment;
-    /// print nothing, and exit with the command's status
-    #[arg(long, requires = "command")]
-    pub exec: bool,
-
-    /// The command for --exec
-    #[arg(last = true, value_name = "CMD")]
-    pub command: Vec<String>,
+    #[command(flatten)]
+    pub act: common::cli::ActArgs,
 
     #[command(flatten)]
     pub common: CommonArgs,

@@ -36,27 +36,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     {
         ids.push(id);
     }
-    if !cli.command.is_empty() && !cli.exec {
-        return Err(Error::usage("a command after -- needs --exec")
-            .hint("fetch-secret ID --exec -- CMD ARGS...")
-            .into());
-    }
-    let source = broker::identity_source(
-        cli.identity.as_deref(),
+    let source = cli.act.identity_source(
         loaded.config.broker.require_identity,
         !ids.is_empty(),
-    );
-    if cli.exec && source.is_some() {
-        return Err(Error::usage(
-            "--exec runs a command for this workload and cannot act for verified callers",
-        )
-        .hint(if ids.is_empty() {
-            "name the secret: fetch-secret ID --exec -- CMD"
-        } else {
-            "drop --identity"
-        })
-        .into());
-    }
+        "fetch-secret ID",
+    )?;
     let single_value = cli.field.is_some() || cli.output == Output::Raw;
     if source.is_none() && single_value && ids.len() > 1 {
         return Err(Error::usage("--field and --output raw take one secret").into());
@@ -106,7 +90,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     })?;
     match outcome {
         Outcome::Done(code) => Ok(code),
-        Outcome::Exec(vars) => exec(&cli.command, vars),
+        Outcome::Exec(vars) => exec(&cli.act.command, vars),
     }
 }
 
@@ -137,10 +121,10 @@ async fn workload(plan: &Plan<'_>, client: &Client) -> anyhow::Result<Outcome> {
     log(plan.cli, format_args!("reading {}", plan.ids.join(", ")));
     let results = fetch::many(client, &plan.ids, &plan.version).await;
     let cli = plan.cli;
-    if cli.exec || (cli.field.is_none() && matches!(cli.output, Output::Env | Output::Dotenv)) {
+    if cli.act.exec || (cli.field.is_none() && matches!(cli.output, Output::Env | Output::Dotenv)) {
         let secrets = results.into_iter().collect::<Result<Vec<_>>>()?;
         let vars = merged_variables(cli, &secrets)?;
-        if cli.exec {
+        if cli.act.exec {
             return Ok(Outcome::Exec(vars));
         }
         print_variables(cli, &vars)?;

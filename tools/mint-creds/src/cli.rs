@@ -44,22 +44,12 @@ pub struct Cli {
     #[arg(long, value_name = "CODE")]
     pub mfa_code: Option<String>,
 
-    /// Act for the verified caller(s) in this identity document: - for stdin, or a file
-    #[arg(long, value_name = "-|FILE")]
-    pub identity: Option<String>,
-
-    /// Run the command after `--` with the credentials in its environment (AWS_PROFILE and
-    /// other credential settings removed), and exit with its status
-    #[arg(long, requires = "command")]
-    pub exec: bool,
+    #[command(flatten)]
+    pub act: common::cli::ActArgs,
 
     /// With --exec: revoke the lease when the command ends
     #[arg(long, requires = "exec")]
     pub revoke_on_exit: bool,
-
-    /// The command for --exec
-    #[arg(last = true, value_name = "CMD")]
-    pub command: Vec<String>,
 
     #[command(flatten)]
     pub common: CommonArgs,

@@ -430,22 +430,11 @@ fn credential_vars(lease: &Lease) -> Vec<(&'static str, String)> {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let loaded = cli.common.load_config()?;
-    if !cli.command.is_empty() && !cli.exec {
-        return Err(Error::usage("a command after -- needs --exec")
-            .hint("mint-creds NAME --exec -- CMD ARGS...")
-            .into());
-    }
-    let source = broker::identity_source(
-        cli.identity.as_deref(),
+    let source = cli.act.identity_source(
         loaded.config.broker.require_identity,
         cli.name.is_some(),
-    );
-    if cli.exec && source.is_some() {
-        return Err(Error::usage(
-            "--exec runs a command for this workload and cannot act for verified callers",
-        )
-        .into());
-    }
+        "mint-creds NAME",
+    )?;
     let jobs: Vec<Result<Job>> = match &source {
         None => vec![plan(
             &cli,
@@ -506,7 +495,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sts: aws_sdk_sts::Client::new(&aws.config),
             iam: aws_sdk_iam::Client::new(&aws.config),
         };
-        if cli.exec {
+        if cli.act.exec {
             let job = jobs.into_iter().next().expect("one job")?;
             let (lease, _) = mint_one(&cli, &job, ledger.as_ref(), &clients).await?;
             return exec(&cli, &lease, ledger.as_ref(), &clients).await;
@@ -554,8 +543,8 @@ async fn exec(
     ledger: &dyn Ledger,
     clients: &Clients,
 ) -> anyhow::Result<ExitCode> {
-    let mut cmd = tokio::process::Command::new(&cli.command[0]);
-    cmd.args(&cli.command[1..]);
+    let mut cmd = tokio::process::Command::new(&cli.act.command[0]);
+    cmd.args(&cli.act.command[1..]);
     for var in CREDENTIAL_VARS {
         cmd.env_remove(var);
     }
@@ -564,7 +553,7 @@ async fn exec(
         Ok(c) => c,
         Err(e) => {
             revoke_now(ledger, &clients.iam, &lease.lease_id).await;
-            return Err(Error::usage(format!("cannot run `{}`: {e}", cli.command[0])).into());
+            return Err(Error::usage(format!("cannot run `{}`: {e}", cli.act.command[0])).into());
         }
     };
     // Ctrl-C reaches the command too; mint-creds stays to revoke once it has ended.

@@ -39,6 +39,15 @@ impl Target {
     }
 }
 
+fn result(id: &str, status: RevocationStatus, expires_at: Option<i64>) -> Revocation {
+    Revocation {
+        lease_id: id.to_string(),
+        status,
+        error: None,
+        expires_at: expires_at.map(timestamp),
+    }
+}
+
 fn timestamp(secs: i64) -> String {
     jiff::Timestamp::from_second(secs)
         .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
@@ -215,18 +224,10 @@ fn dry_run(targets: &[Target]) -> anyhow::Result<ExitCode> {
     let mut worst = ExitCode::Ok;
     for t in targets {
         let result = match t {
-            Target::Row(r) if r.state == State::Revoked => Revocation {
-                lease_id: r.id.clone(),
-                status: RevocationStatus::AlreadyRevoked,
-                error: None,
-                expires_at: None,
-            },
-            Target::Row(r) => Revocation {
-                lease_id: r.id.clone(),
-                status: RevocationStatus::WouldRevoke,
-                error: None,
-                expires_at: Some(timestamp(r.expires_at)),
-            },
+            Target::Row(r) if r.state == State::Revoked => {
+                result(&r.id, RevocationStatus::AlreadyRevoked, None)
+            }
+            Target::Row(r) => result(&r.id, RevocationStatus::WouldRevoke, Some(r.expires_at)),
             Target::Named(id) => {
                 worst = worst.worst(ExitCode::NotFound);
                 Revocation {
@@ -282,12 +283,7 @@ async fn revoke_one(
             Ok(Ok(Claim::Claimed(row))) => break row,
             Ok(Ok(Claim::AlreadyRevoked(_))) => {
                 return (
-                    Some(Revocation {
-                        lease_id: id,
-                        status: RevocationStatus::AlreadyRevoked,
-                        error: None,
-                        expires_at: None,
-                    }),
+                    Some(result(&id, RevocationStatus::AlreadyRevoked, None)),
                     ExitCode::Ok,
                 );
             }
@@ -337,30 +333,19 @@ async fn revoke_one(
     }
     match outcome {
         Ok(Outcome::Revoked) => (
-            Some(Revocation {
-                lease_id: id,
-                status: RevocationStatus::Revoked,
-                error: None,
-                expires_at: None,
-            }),
+            Some(result(&id, RevocationStatus::Revoked, None)),
             ExitCode::Ok,
         ),
         Ok(Outcome::AlreadyGone) => (
-            Some(Revocation {
-                lease_id: id,
-                status: RevocationStatus::AlreadyRevoked,
-                error: None,
-                expires_at: None,
-            }),
+            Some(result(&id, RevocationStatus::AlreadyRevoked, None)),
             ExitCode::Ok,
         ),
         Ok(Outcome::ExpiresOnly) => (
-            Some(Revocation {
-                lease_id: id,
-                status: RevocationStatus::ExpiresOnly,
-                error: None,
-                expires_at: Some(timestamp(row.expires_at)),
-            }),
+            Some(result(
+                &id,
+                RevocationStatus::ExpiresOnly,
+                Some(row.expires_at),
+            )),
             ExitCode::Ok,
         ),
         Err(e) => failed(&id, &e),
