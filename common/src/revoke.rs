@@ -42,6 +42,107 @@ where
     }
 }
 
+/// What hangs off an IAM user and must go before the user can be deleted.
+struct Attached {
+    keys: Vec<String>,
+    inline: Vec<String>,
+    arns: Vec<String>,
+    groups: Vec<String>,
+}
+
+/// Removes everything in `a` from the user; true when anything was still there.
+async fn detach(iam: &Client, user: &str, a: &Attached) -> Result<bool> {
+    let mut did = false;
+    for key in &a.keys {
+        did |= step(
+            "deleting an access key",
+            iam.delete_access_key()
+                .user_name(user)
+                .access_key_id(key)
+                .send(),
+        )
+        .await?;
+    }
+    for name in &a.inline {
+        did |= step(
+            "deleting an inline policy",
+            iam.delete_user_policy()
+                .user_name(user)
+                .policy_name(name)
+                .send(),
+        )
+        .await?;
+    }
+    for arn in &a.arns {
+        did |= step(
+            "detaching a policy",
+            iam.detach_user_policy()
+                .user_name(user)
+                .policy_arn(arn)
+                .send(),
+        )
+        .await?;
+    }
+    for group in &a.groups {
+        did |= step(
+            "leaving a group",
+            iam.remove_user_from_group()
+                .user_name(user)
+                .group_name(group)
+                .send(),
+        )
+        .await?;
+    }
+    Ok(did)
+}
+
+/// Lists what the user has; `None` when the user is gone.
+async fn listed(iam: &Client, user: &str) -> Result<Option<Attached>> {
+    let keys = match iam.list_access_keys().user_name(user).send().await {
+        Ok(k) => k
+            .access_key_metadata
+            .iter()
+            .filter_map(|k| k.access_key_id().map(str::to_string))
+            .collect(),
+        Err(e) if gone(&e) => return Ok(None),
+        Err(e) => return Err(crate::aws::sdk_error("listing access keys", &e)),
+    };
+    let arns = iam
+        .list_attached_user_policies()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| crate::aws::sdk_error("listing attached policies", &e))?
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_string))
+        .collect();
+    let inline = iam
+        .list_user_policies()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| crate::aws::sdk_error("listing inline policies", &e))?
+        .policy_names()
+        .to_vec();
+    let groups = iam
+        .list_groups_for_user()
+        .user_name(user)
+        .send()
+        .await
+        .map_err(|e| crate::aws::sdk_error("listing groups", &e))?
+        .groups()
+        .iter()
+        .map(|g| g.group_name().to_string())
+        .collect();
+    Ok(Some(Attached {
+        keys,
+        inline,
+        arns,
+        groups,
+    }))
+}
+
 pub struct Revoker {
     pub iam: Option<Client>,
     pub hard: bool,
@@ -69,48 +170,14 @@ impl Revoker {
             return Ok(Outcome::AlreadyGone);
         };
         let iam = self.iam()?;
-        // Fast path: delete exactly what the mint recorded it created.
-        let mut did = false;
-        if let Some(key) = &row.access_key_id {
-            did |= step(
-                "deleting the access key",
-                iam.delete_access_key()
-                    .user_name(user)
-                    .access_key_id(key)
-                    .send(),
-            )
-            .await?;
-        }
-        for name in &row.inline_policies {
-            did |= step(
-                "deleting an inline policy",
-                iam.delete_user_policy()
-                    .user_name(user)
-                    .policy_name(name)
-                    .send(),
-            )
-            .await?;
-        }
-        for arn in &row.policy_arns {
-            did |= step(
-                "detaching a policy",
-                iam.detach_user_policy()
-                    .user_name(user)
-                    .policy_arn(arn)
-                    .send(),
-            )
-            .await?;
-        }
-        for group in &row.groups {
-            did |= step(
-                "leaving a group",
-                iam.remove_user_from_group()
-                    .user_name(user)
-                    .group_name(group)
-                    .send(),
-            )
-            .await?;
-        }
+        // Fast path: remove exactly what the mint recorded it made.
+        let recorded = Attached {
+            keys: row.access_key_id.iter().cloned().collect(),
+            inline: row.inline_policies.clone(),
+            arns: row.policy_arns.clone(),
+            groups: row.groups.clone(),
+        };
+        let did = detach(iam, user, &recorded).await?;
         match iam.delete_user().user_name(user).send().await {
             Ok(_) => return Ok(Outcome::Revoked),
             Err(e) if gone(&e) => {
@@ -130,7 +197,9 @@ impl Revoker {
         }
         // Something is still attached (an interrupted mint recorded less than it made):
         // list what the user has and remove it all.
-        self.strip_user(iam, user).await?;
+        if let Some(found) = listed(iam, user).await? {
+            detach(iam, user, &found).await?;
+        }
         match iam.delete_user().user_name(user).send().await {
             Ok(_) => Ok(Outcome::Revoked),
             Err(e) if gone(&e) => Ok(Outcome::Revoked),
@@ -139,77 +208,6 @@ impl Revoker {
                 &e,
             )),
         }
-    }
-
-    async fn strip_user(&self, iam: &Client, user: &str) -> Result<()> {
-        let keys = match iam.list_access_keys().user_name(user).send().await {
-            Ok(k) => k.access_key_metadata,
-            Err(e) if gone(&e) => return Ok(()),
-            Err(e) => return Err(crate::aws::sdk_error("listing access keys", &e)),
-        };
-        for key in keys.iter().filter_map(|k| k.access_key_id()) {
-            step(
-                "deleting an access key",
-                iam.delete_access_key()
-                    .user_name(user)
-                    .access_key_id(key)
-                    .send(),
-            )
-            .await?;
-        }
-        let attached = iam
-            .list_attached_user_policies()
-            .user_name(user)
-            .send()
-            .await
-            .map_err(|e| crate::aws::sdk_error("listing attached policies", &e))?;
-        for arn in attached
-            .attached_policies()
-            .iter()
-            .filter_map(|p| p.policy_arn())
-        {
-            step(
-                "detaching a policy",
-                iam.detach_user_policy()
-                    .user_name(user)
-                    .policy_arn(arn)
-                    .send(),
-            )
-            .await?;
-        }
-        let inline = iam
-            .list_user_policies()
-            .user_name(user)
-            .send()
-            .await
-            .map_err(|e| crate::aws::sdk_error("listing inline policies", &e))?;
-        for name in inline.policy_names() {
-            step(
-                "deleting an inline policy",
-                iam.delete_user_policy()
-                    .user_name(user)
-                    .policy_name(name)
-                    .send(),
-            )
-            .await?;
-        }
-        let groups = iam
-            .list_groups_for_user()
-            .user_name(user)
-            .send()
-            .await
-            .map_err(|e| crate::aws::sdk_error("listing groups", &e))?;
-        for group in groups.groups() {
-            step(
-                "leaving a group",
-                iam.remove_user_from_group()
-                    .user_name(user)
-                    .group_name(group.group_name())
-                    .send(),
-            )
-            .await?;
-        }
-        Ok(())
     }
 
     /// Denies every session of the role issued before `now` (an inline policy on the
