@@ -177,7 +177,11 @@ where
                 .take(300)
                 .collect::<String>();
             let status = service.raw().status().as_u16();
-            let text = format!("{what}: {code}: {message}");
+            let text = if message.is_empty() {
+                format!("{what}: {code} (HTTP {status})")
+            } else {
+                format!("{what}: {code}: {message}")
+            };
             if is_throttling(code) || status == 429 {
                 Error::temp_fail(text).hint("AWS is throttling this account's calls; retry later")
             } else if is_denial(code) || status == 403 {

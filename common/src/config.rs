@@ -192,11 +192,19 @@ pub fn load(explicit: Option<&Path>) -> Result<Loaded> {
 pub fn parse(text: &str, path: &Path) -> Result<Config> {
     let config: Config = toml::from_str(text).map_err(|e| {
         let detail = e.message().to_string();
+        // The line itself names the key (`type = "magic"`), which toml's message may not.
         let place = e
             .span()
             .map(|span| {
-                let line = text[..span.start].matches('\n').count() + 1;
-                format!(" at line {line}")
+                let start = span.start.min(text.len());
+                let line = text[..start].matches('\n').count() + 1;
+                let content = text.lines().nth(line - 1).unwrap_or("").trim();
+                let content: String = content.chars().take(80).collect();
+                if content.is_empty() {
+                    format!(" at line {line}")
+                } else {
+                    format!(" at line {line} (`{content}`)")
+                }
             })
             .unwrap_or_default();
         Error::config(format!("{}{place}: {detail}", path.display()))

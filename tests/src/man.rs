@@ -153,7 +153,7 @@ const MINT_CREDS: &[Section] = &[
             "federation_token: policy_document or policy_arns, required: without one the token would carry the minting identity's own permissions.",
             "session_token: mfa_serial_number, with --mfa-code.",
             "iam_user: a user vaultless-PROFILE-RANDOM made for this lease alone, with user_path, permissions_boundary_arn, the inline policy_document, the managed policy_arns and the iam_groups, tagged with the lease id; revoke-lease deletes it.",
-            "default_ttl (else 15m) and max_ttl. STS types live at least 15m (AWS's minimum); an iam_user lease lives any time from 1s.",
+            "default_ttl (else 15m, or 1h with --output credential-process: the AWS SDKs and CLI run a credential_process again whenever its credentials expire within 15 minutes, so shorter leases would be minted anew on every use) and max_ttl. STS types live at least 15m (AWS's minimum); an iam_user lease lives any time from 1s.",
             "[ledger] path (default $XDG_STATE_HOME/vaultless/leases.db) and pending_grace (default 5m).",
         ],
     },

@@ -26,7 +26,8 @@ pub struct Cli {
     #[arg(value_name = "NAME")]
     pub name: Option<String>,
 
-    /// How long the credentials live [default: the profile's default_ttl, else 15m];
+    /// How long the credentials live [default: the profile's default_ttl, else 15m, or 1h
+    /// with --output credential-process];
     /// capped by the profile's (and the login role's) max_ttl. STS types need at least 15m
     #[arg(long, value_name = "DURATION")]
     pub ttl: Option<Dur>,

@@ -20,6 +20,9 @@ use crate::mint::Minted;
 
 pub const TOOL: &str = "mint-creds";
 const DEFAULT_TTL: Duration = Duration::from_secs(15 * 60);
+/// The default for `--output credential-process`: well past the 15 minutes before
+/// expiry at which the AWS SDKs and CLI fetch new credentials.
+const CREDENTIAL_PROCESS_TTL: Duration = Duration::from_secs(60 * 60);
 /// AWS's shortest STS credential lifetime.
 const STS_MIN_TTL: Duration = Duration::from_secs(15 * 60);
 /// Variables removed from an --exec child, so it uses only the minted credentials.
@@ -106,7 +109,14 @@ fn lifetime(
     origin: &str,
 ) -> Result<Duration> {
     let asked = cli.ttl.map(|d| d.0);
-    let mut ttl = asked.or(p.default_ttl.map(|d| d.0)).unwrap_or(DEFAULT_TTL);
+    // The AWS SDKs re-run a credential_process whose credentials expire within 15
+    // minutes, so a 15m lease there would be minted anew on every use.
+    let fallback = if cli.output == Output::CredentialProcess {
+        CREDENTIAL_PROCESS_TTL
+    } else {
+        DEFAULT_TTL
+    };
+    let mut ttl = asked.or(p.default_ttl.map(|d| d.0)).unwrap_or(fallback);
     if ttl.is_zero() {
         return Err(Error::usage("--ttl must be more than 0s"));
     }
