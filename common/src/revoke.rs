@@ -217,13 +217,19 @@ impl Revoker {
             return Ok(Outcome::ExpiresOnly);
         };
         let role = arn.rsplit('/').next().unwrap_or(arn);
+        // Rounded up to the next whole second, so a session issued earlier in this
+        // second is cut off too.
+        let cutoff = jiff::Timestamp::from_second(now.as_second() + 1)
+            .unwrap_or(now)
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
         let policy = serde_json::json!({
             "Version": "2012-10-17",
             "Statement": [{
                 "Effect": "Deny",
                 "Action": "*",
                 "Resource": "*",
-                "Condition": {"DateLessThan": {"aws:TokenIssueTime": now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()}}
+                "Condition": {"DateLessThan": {"aws:TokenIssueTime": cutoff}}
             }]
         });
         self.iam()?

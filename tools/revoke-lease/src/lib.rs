@@ -281,6 +281,8 @@ async fn revoke_one(
             Err(e) => return failed(&id, &Error::internal(format!("ledger task failed: {e}"))),
             Ok(Err(e)) => return failed(&id, &e),
             Ok(Ok(Claim::Claimed(row))) => break row,
+            // Finished by another sweeper since this one listed it: its work, not ours.
+            Ok(Ok(Claim::AlreadyRevoked(_))) if !by_id => return (None, ExitCode::Ok),
             Ok(Ok(Claim::AlreadyRevoked(_))) => {
                 return (
                     Some(result(&id, RevocationStatus::AlreadyRevoked, None)),
