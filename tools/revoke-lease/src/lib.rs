@@ -171,7 +171,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         });
         let owner = Arc::new(format!(
             "{}:{}:{:x}",
-            hostname(),
+            common::ledger::hostname(),
             std::process::id(),
             common::ledger::random_u64()
         ));
@@ -214,10 +214,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Ok(worst)
     })
-}
-
-fn hostname() -> String {
-    common::ledger::hostname()
 }
 
 fn dry_run(targets: &[Target]) -> anyhow::Result<ExitCode> {
