@@ -32,6 +32,15 @@ pub fn log(enabled: bool, tool: &str, text: std::fmt::Arguments<'_>) {
 /// Parses the command line like `T::parse()`, but with DESIGN's exit codes: a usage
 /// error exits 64 (clap's own default is 2), `--help` and `--version` exit 0.
 pub fn parse<T: clap::Parser>() -> T {
+    let tool = T::command().get_name().to_string();
+    // A panic is a bug: say so in the house format and exit 70, not with a backtrace
+    // or an abort signal.
+    std::panic::set_hook(Box::new(move |info| {
+        crate::output::stderr(&format!(
+            "{tool}: error: internal error: {info}\n  hint: this is a bug in vaultless; please report it with the command you ran\n"
+        ));
+        std::process::exit(crate::ExitCode::Internal as i32);
+    }));
     match T::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
