@@ -34,7 +34,7 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
 const IMDS_TIMEOUT: Duration = Duration::from_millis(1000);
 
 /// The places the standard chain looks for credentials, for hints.
-pub const CREDENTIAL_SOURCES: &str = "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws/{config,credentials}, \
+pub const CREDENTIAL_SOURCES: &str = "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and ~/.aws/{config,credentials} (SSO included), \
 AWS_WEB_IDENTITY_TOKEN_FILE, the ECS/container endpoint, credential_process, and EC2 instance metadata";
 
 /// The HTTPS client, built on first use: building it loads every root certificate on

@@ -637,6 +637,11 @@ fn sts_leases_expire_only_unless_hard() {
         .assert()
         .success();
     let after = now_secs();
+    let warning = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(
+        warning.contains("warning: --hard cuts off every session of") && warning.contains(&role),
+        "no warning naming the role: {warning}"
+    );
     let got = results(&a);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].status, RevocationStatus::Revoked, "{got:#?}");

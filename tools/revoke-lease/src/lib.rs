@@ -151,6 +151,31 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Target::Named(_) => false,
     });
+    if cli.hard {
+        let mut roles: Vec<&str> = targets
+            .iter()
+            .filter_map(|t| match t {
+                Target::Row(r)
+                    if r.kind == common::config::CredsType::AssumedRole
+                        && r.state != State::Revoked =>
+                {
+                    r.role_arn.as_deref()
+                }
+                _ => None,
+            })
+            .collect();
+        roles.sort_unstable();
+        roles.dedup();
+        if !roles.is_empty() {
+            common::error::warn(
+                TOOL,
+                &format!(
+                    "--hard cuts off every session of {} issued before now, not only these leases' sessions",
+                    roles.join(", ")
+                ),
+            );
+        }
+    }
     let explicit: std::collections::HashSet<String> = ids.into_iter().collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

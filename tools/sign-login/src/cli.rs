@@ -14,7 +14,7 @@ use common::cli::CommonArgs;
 stdout as a login proof. Nothing is sent anywhere: the proof is handed to whoever verifies it \
 (verify-login, HashiCorp Vault's aws auth method, Akeyless, or a Kubernetes API server) over any pipe.\n\n\
 Credentials come from the standard AWS chain: environment variables, AWS_PROFILE and the shared \
-config and credentials files, web identity (AWS_WEB_IDENTITY_TOKEN_FILE, as CI systems provide it), \
+config and credentials files (SSO profiles included), web identity (AWS_WEB_IDENTITY_TOKEN_FILE, as CI systems provide it), \
 the ECS/container endpoint, credential_process, and EC2 instance metadata.\n\n\
 The request is POST https://sts.amazonaws.com/ (region us-east-1), or the regional endpoint \
 https://sts.REGION.amazonaws.com/ with --region, or the endpoint in AWS_ENDPOINT_URL_STS or \
