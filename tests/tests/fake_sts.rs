@@ -739,13 +739,7 @@ fn run_measuring_memory(endpoint: &str, stdin: &str) -> (Option<i32>, String, u6
         std::thread::sleep(Duration::from_millis(2));
     };
     let elapsed = started.elapsed();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = support::drain(child.stderr.take());
     (exit.code(), stderr, peak_kib, elapsed)
 }
 

@@ -6,7 +6,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command as StdCommand, Stdio};
 use std::time::{Duration, Instant};
@@ -234,22 +234,6 @@ fn sh_eval(exports: &str, var: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
-}
-
-/// Waits at most `limit` for a child; kills it and fails the test if it is still running.
-fn wait_within(child: &mut std::process::Child, limit: Duration, what: &str) -> i32 {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code().expect("exited, not killed by a signal");
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what}: still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 // ---------------------------------------------------------------- 1. secret kinds
@@ -809,19 +793,13 @@ fn named_secret_never_waits_for_stdin() {
             .unwrap();
         // stdin stays open (held here) for the whole run.
         let held = child.stdin.take().unwrap();
-        let code = wait_within(
+        let code = support::wait_within(
             &mut child,
             Duration::from_secs(20),
             "fetch-secret with an open stdin",
         );
         drop(held);
-        let mut out = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
+        let out = support::drain(child.stdout.take());
         if extra.first() == Some(&"--field") {
             // "ok" is not a JSON object: a usage error, but still no wait.
             assert_eq!(code, 64);

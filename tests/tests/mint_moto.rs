@@ -16,7 +16,6 @@
 
 mod support;
 
-use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command as StdCommand, Stdio};
@@ -84,22 +83,6 @@ fn clean_env(cmd: &mut StdCommand) {
     cmd.env("HOME", home)
         .env("XDG_CONFIG_HOME", home.join(".config"))
         .env("AWS_EC2_METADATA_DISABLED", "true");
-}
-
-/// Waits at most `limit` for a child; kills it and fails the test if it is still running.
-fn wait_within(child: &mut std::process::Child, limit: Duration, what: &str) -> i32 {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code().unwrap_or(-1);
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what}: still running after {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 /// A test's world: a moto user allowed everything (the minter), and a config file
@@ -776,26 +759,14 @@ type = "iam_user"
             .unwrap();
         // stdin stays open, and empty, for the whole run.
         let held = child.stdin.take().unwrap();
-        let code = wait_within(
+        let code = support::wait_within(
             &mut child,
             Duration::from_secs(30),
             "mint-creds NAME --output credential-process with an open stdin",
         );
         drop(held);
-        let mut stdout = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut stdout)
-            .unwrap();
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let stdout = support::drain(child.stdout.take());
+        let stderr = support::drain(child.stderr.take());
         assert_eq!(code, 0, "{stderr}");
         let c: ProcessCredentials = serde_json::from_str(&stdout).unwrap();
         assert_quiet(&stderr, &c);
@@ -1212,18 +1183,12 @@ type = "iam_user"
         .status()
         .unwrap();
     assert!(killed.success());
-    let code = wait_within(
+    let code = support::wait_within(
         &mut child,
         Duration::from_secs(30),
         "mint-creds after SIGINT",
     );
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = support::drain(child.stderr.take());
     assert_eq!(
         code, 130,
         "the command's status, killed by SIGINT: {stderr}"
@@ -1306,18 +1271,12 @@ policy_document = '{ALLOW_ALL}'
             .unwrap();
         // Nobody will read: the pipe's read end is closed before mint-creds writes.
         drop(child.stdout.take());
-        let code = wait_within(
+        let code = support::wait_within(
             &mut child,
             Duration::from_secs(60),
             "mint-creds, stdout closed",
         );
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let stderr = support::drain(child.stderr.take());
         assert!(
             code > 0,
             "{output}: the credentials were never delivered, yet the exit status is {code} (-1: killed by a signal): {stderr}"

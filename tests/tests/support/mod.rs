@@ -260,3 +260,29 @@ pub fn moto() -> MutexGuard<'static, Moto> {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
 }
+
+/// Waits at most `limit` for a child: its exit code, or -1 when a signal ended it. A
+/// child still running then is killed and the test fails instead of hanging.
+pub fn wait_within(child: &mut std::process::Child, limit: std::time::Duration, what: &str) -> i32 {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status.code().unwrap_or(-1);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Everything left on a child's output pipe, as text ("" when it was not piped).
+pub fn drain(pipe: Option<impl std::io::Read>) -> String {
+    let mut text = String::new();
+    if let Some(mut p) = pipe {
+        p.read_to_string(&mut text).unwrap();
+    }
+    text
+}
