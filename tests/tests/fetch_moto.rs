@@ -782,24 +782,11 @@ fn named_secret_never_waits_for_stdin() {
     let name = unique("fs/stdin");
     put_string(&name, "ok");
     for extra in [&[][..], &["--output", "raw"][..], &["--field", "x"][..]] {
-        let mut child = aws
-            .std_fetch()
-            .arg(&name)
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        // stdin stays open (held here) for the whole run.
-        let held = child.stdin.take().unwrap();
-        let code = support::wait_within(
-            &mut child,
+        let (code, out, _) = support::run_with_open_stdin(
+            aws.std_fetch().arg(&name).args(extra),
             Duration::from_secs(20),
             "fetch-secret with an open stdin",
         );
-        drop(held);
-        let out = support::drain(child.stdout.take());
         if extra.first() == Some(&"--field") {
             // "ok" is not a JSON object: a usage error, but still no wait.
             assert_eq!(code, 64);

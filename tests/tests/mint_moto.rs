@@ -749,24 +749,12 @@ type = "iam_user"
 "#
     ));
     for name in [&ar, &iu] {
-        let mut child = s
-            .std_mint()
-            .args([name.as_str(), "--output", "credential-process"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // stdin stays open, and empty, for the whole run.
-        let held = child.stdin.take().unwrap();
-        let code = support::wait_within(
-            &mut child,
+        let (code, stdout, stderr) = support::run_with_open_stdin(
+            s.std_mint()
+                .args([name.as_str(), "--output", "credential-process"]),
             Duration::from_secs(30),
             "mint-creds NAME --output credential-process with an open stdin",
         );
-        drop(held);
-        let stdout = support::drain(child.stdout.take());
-        let stderr = support::drain(child.stderr.take());
         assert_eq!(code, 0, "{stderr}");
         let c: ProcessCredentials = serde_json::from_str(&stdout).unwrap();
         assert_quiet(&stderr, &c);

@@ -286,3 +286,24 @@ pub fn drain(pipe: Option<impl std::io::Read>) -> String {
     }
     text
 }
+
+/// Runs a command whose stdin is a pipe held open and never written, as a caller that
+/// never closes it would: (exit code, stdout, stderr). A tool that waits on that stdin
+/// fails the test after `limit` instead of hanging it.
+pub fn run_with_open_stdin(
+    cmd: &mut std::process::Command,
+    limit: std::time::Duration,
+    what: &str,
+) -> (i32, String, String) {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let held = child.stdin.take();
+    let code = wait_within(&mut child, limit, what);
+    drop(held);
+    (code, drain(child.stdout.take()), drain(child.stderr.take()))
+}
