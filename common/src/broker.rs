@@ -2,13 +2,11 @@
 //! verify-login vouched for: when to read identities from stdin, reading them, and
 //! matching grants (names or ARNs, `*` globs).
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use crate::docs::{ErrorLine, VerifiedIdentity};
 use crate::error::{Error, Result};
-
-const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Where identity documents come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,8 +39,7 @@ pub fn read_identities(
     source: &IdentitySource,
     tool: &str,
 ) -> Result<Vec<Result<VerifiedIdentity>>> {
-    let mut input = Vec::new();
-    match source {
+    let input = match source {
         IdentitySource::Stdin => {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
@@ -50,24 +47,19 @@ pub fn read_identities(
                     "pipe verify-login into it (verify-login | {tool}), or name what to act on as an argument"
                 )));
             }
-            stdin
-                .lock()
-                .take(MAX_INPUT_BYTES + 1)
-                .read_to_end(&mut input)
-                .map_err(|e| Error::bad_input(format!("reading identities from stdin: {e}")))?;
+            crate::input::read_stdin("identities on stdin")?
         }
         IdentitySource::File(path) => {
-            input = std::fs::read(path).map_err(|e| {
+            let file = std::fs::File::open(path).map_err(|e| {
                 Error::bad_input(format!("reading identity file {}: {e}", path.display()))
             })?;
+            crate::input::read_capped(
+                file,
+                crate::input::MAX_STDIN_BYTES,
+                &format!("identity file {}", path.display()),
+            )?
         }
-    }
-    if input.len() as u64 > MAX_INPUT_BYTES {
-        return Err(Error::bad_input(format!(
-            "identity input is larger than {} MiB",
-            MAX_INPUT_BYTES >> 20
-        )));
-    }
+    };
     let docs: Vec<&[u8]> = input
         .split(|b| *b == b'\n')
         .map(<[u8]>::trim_ascii)
@@ -81,7 +73,11 @@ pub fn read_identities(
     Ok(docs.into_iter().map(parse_identity).collect())
 }
 
-fn parse_identity(doc: &[u8]) -> Result<VerifiedIdentity> {
+pub fn parse_identity(doc: &[u8]) -> Result<VerifiedIdentity> {
+    crate::input::check_unique_keys(doc).map_err(|e| {
+        Error::bad_input(format!("not a verified identity document ({e})"))
+            .hint("identities come from verify-login's output")
+    })?;
     if let Ok(refused) = serde_json::from_slice::<ErrorLine>(doc) {
         return Err(Error::denied(format!(
             "the caller was not verified: {}",
@@ -134,6 +130,11 @@ mod tests {
         assert!(e.to_string().contains("bad proof"));
         assert_eq!(
             parse_identity(b"{}").unwrap_err().code(),
+            crate::ExitCode::BadInput
+        );
+        let twice = br#"{"error":{"code":77,"message":"a"},"error":{"code":77,"message":"b"}}"#;
+        assert_eq!(
+            parse_identity(twice).unwrap_err().code(),
             crate::ExitCode::BadInput
         );
     }

@@ -42,10 +42,11 @@ pub struct Login {
     pub require_server_id: Option<bool>,
     pub max_skew: Option<Dur>,
     /// Send every proof here (Host kept) instead of to the host the proof names.
-    pub sts_endpoint: Option<String>,
-    /// Hosts accepted in proof URLs beyond the real STS endpoints.
+    pub sts_endpoint: Option<Endpoint>,
+    /// Authorities accepted in proof URLs beyond the real STS endpoints: `host` (the
+    /// scheme's default port only) or `host:port`.
     #[serde(default)]
-    pub allowed_sts_hosts: Vec<String>,
+    pub allowed_sts_hosts: Vec<Authority>,
     /// Total time for one STS call, retries included.
     pub timeout: Option<Dur>,
 }
@@ -56,6 +57,150 @@ impl Login {
     }
     pub fn timeout(&self) -> Duration {
         self.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0)
+    }
+}
+
+/// True for `localhost` and loopback addresses (`127.0.0.0/8`, `[::1]`).
+pub fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h == "localhost"
+        || h.parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A URL authority, `host` or `host:port`; the host lower case, IPv6 in brackets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authority {
+    pub host: String,
+    pub port: Option<u16>,
+}
+
+impl Authority {
+    /// Splits `host[:port]`, where host may be a bracketed IPv6 address (`[::1]:8080`).
+    /// The host is returned as written; callers decide about case.
+    pub fn split(text: &str) -> std::result::Result<(&str, Option<u16>), String> {
+        let (host, port) = if text.starts_with('[') {
+            let end = text
+                .find(']')
+                .ok_or_else(|| format!("host `{text}` has no closing ]"))?;
+            let (host, rest) = text.split_at(end + 1);
+            if host[1..host.len() - 1]
+                .parse::<std::net::Ipv6Addr>()
+                .is_err()
+            {
+                return Err(format!("`{host}` is not an IPv6 address"));
+            }
+            match rest {
+                "" => (host, None),
+                _ => (
+                    host,
+                    Some(
+                        rest.strip_prefix(':')
+                            .ok_or_else(|| format!("host `{text}` has text after ]"))?,
+                    ),
+                ),
+            }
+        } else {
+            match text.split_once(':') {
+                Some((h, p)) => (h, Some(p)),
+                None => (text, None),
+            }
+        };
+        if host.is_empty() {
+            return Err(format!("`{text}` has no host"));
+        }
+        let port = match port {
+            None => None,
+            Some(p) if !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(
+                    p.parse::<u16>()
+                        .ok()
+                        .filter(|n| *n != 0)
+                        .ok_or_else(|| format!("port `{p}` is not a port"))?,
+                )
+            }
+            Some(p) => return Err(format!("port `{p}` is not a port")),
+        };
+        Ok((host, port))
+    }
+
+    pub fn parse(text: &str) -> std::result::Result<Authority, String> {
+        if text.is_empty()
+            || text
+                .bytes()
+                .any(|b| b <= b' ' || b >= 0x7f || b"/?#@\\".contains(&b))
+        {
+            return Err(format!(
+                "`{text}` must be a host or host:port, with no scheme, path or user"
+            ));
+        }
+        let (host, port) = Authority::split(text)?;
+        if !host.starts_with('[')
+            && !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        {
+            return Err(format!("`{host}` is not a host name or address"));
+        }
+        Ok(Authority {
+            host: host.to_ascii_lowercase(),
+            port,
+        })
+    }
+
+    /// True when a URL's `host` and `port` (None: not written) are this authority,
+    /// where `default` is the URL scheme's port: a bare host admits only that port.
+    pub fn admits(&self, host: &str, port: Option<u16>, default: u16) -> bool {
+        self.host == host && self.port.unwrap_or(default) == port.unwrap_or(default)
+    }
+}
+
+impl std::fmt::Display for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.port {
+            Some(p) => write!(f, "{}:{p}", self.host),
+            None => f.write_str(&self.host),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Authority {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Authority::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `[login] sts_endpoint`: `https://host[:port]`, or `http://` for a loopback address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub scheme: String,
+    pub authority: Authority,
+}
+
+impl Endpoint {
+    pub fn parse(text: &str) -> std::result::Result<Endpoint, String> {
+        let bad = |why: &str| format!("`{text}` {why}");
+        let (scheme, rest) = text.split_once("://").ok_or_else(|| bad("is not a URL"))?;
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let authority =
+            Authority::parse(rest).map_err(|_| bad("must be scheme://host[:port] with no path"))?;
+        match scheme {
+            "https" => {}
+            "http" if is_loopback(&authority.host) => {}
+            _ => return Err(bad("must be https (http only for a loopback address)")),
+        }
+        Ok(Endpoint {
+            scheme: scheme.to_string(),
+            authority,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for Endpoint {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Endpoint::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
@@ -109,6 +254,18 @@ pub enum CredsType {
     FederationToken,
     SessionToken,
     IamUser,
+}
+
+impl CredsType {
+    /// The name used in config files, lease documents and the ledger.
+    pub fn name(self) -> &'static str {
+        match self {
+            CredsType::AssumedRole => "assumed_role",
+            CredsType::FederationToken => "federation_token",
+            CredsType::SessionToken => "session_token",
+            CredsType::IamUser => "iam_user",
+        }
+    }
 }
 
 /// `[broker]`
@@ -237,6 +394,9 @@ fn check(config: &Config, path: &Path) -> Result<()> {
             path.display()
         )));
     }
+    for (name, profile) in &config.creds {
+        check_profile(name, profile, path)?;
+    }
     for (name, role) in &config.roles {
         // A role name alone binds nothing: any AWS account can create a role by that name.
         if role.bound_account_ids.is_empty()
@@ -266,6 +426,46 @@ fn check(config: &Config, path: &Path) -> Result<()> {
                 )));
             }
         }
+    }
+    Ok(())
+}
+
+/// Checks a `[creds.NAME]` profile; errors name the key.
+fn check_profile(name: &str, p: &CredsProfile, path: &Path) -> Result<()> {
+    let origin = format!("in {}", path.display());
+    let bad = |what: String| Err(Error::config(format!("[creds.{name}] {what} {origin}")));
+    match p.kind {
+        CredsType::AssumedRole if p.role_arn.is_none() && p.role_arns.is_empty() => {
+            return bad("type assumed_role needs role_arn or role_arns".into());
+        }
+        CredsType::FederationToken if p.policy_document.is_none() && p.policy_arns.is_empty() => {
+            return Err(Error::config(format!(
+                "[creds.{name}] type federation_token needs policy_document or policy_arns {origin}"
+            ))
+            .hint("without a policy the token would carry all of the minting identity's own permissions"));
+        }
+        CredsType::SessionToken if p.policy_document.is_some() || !p.policy_arns.is_empty() => {
+            return bad(
+                "type session_token cannot be limited by a policy (use assumed_role)".into(),
+            );
+        }
+        _ => {}
+    }
+    if p.kind != CredsType::AssumedRole && (p.role_arn.is_some() || !p.role_arns.is_empty()) {
+        return bad(format!(
+            "role_arn and role_arns are for assumed_role, not {}",
+            p.kind.name()
+        ));
+    }
+    if let (Some(d), Some(m)) = (p.default_ttl, p.max_ttl)
+        && d > m
+    {
+        return bad(format!("default_ttl ({d}) is longer than max_ttl ({m})"));
+    }
+    if let Some(doc) = &p.policy_document
+        && serde_json::from_str::<serde_json::Value>(doc).is_err()
+    {
+        return bad("policy_document is not valid JSON".into());
     }
     Ok(())
 }
@@ -345,6 +545,84 @@ pending_grace = "5m"
     fn bad_duration_is_a_config_error() {
         let err = parse("[login]\nmax_skew = \"soon\"\n", p()).unwrap_err();
         assert!(err.to_string().contains("not a duration"), "{err}");
+    }
+
+    #[test]
+    fn allowed_hosts_are_authorities() {
+        let c = parse(
+            "[login]\nallowed_sts_hosts = [\"127.0.0.1:4566\", \"Sts.Internal\", \"[::1]:8080\", \"[fd00::1]\"]\n",
+            p(),
+        )
+        .unwrap();
+        let a = &c.login.allowed_sts_hosts;
+        assert_eq!((a[0].host.as_str(), a[0].port), ("127.0.0.1", Some(4566)));
+        assert_eq!((a[1].host.as_str(), a[1].port), ("sts.internal", None));
+        assert_eq!((a[2].host.as_str(), a[2].port), ("[::1]", Some(8080)));
+        assert_eq!((a[3].host.as_str(), a[3].port), ("[fd00::1]", None));
+        assert!(a[0].admits("127.0.0.1", Some(4566), 80));
+        assert!(!a[0].admits("127.0.0.1", Some(6379), 80));
+        assert!(!a[0].admits("127.0.0.1", None, 80));
+        assert!(a[1].admits("sts.internal", None, 443));
+        assert!(a[1].admits("sts.internal", Some(443), 443));
+        assert!(!a[1].admits("sts.internal", Some(8443), 443));
+        for bad in [
+            "http://127.0.0.1",
+            "127.0.0.1:",
+            "127.0.0.1:99999",
+            "127.0.0.1:0",
+            "a:b:c",
+            "[::1",
+            "[::1]x",
+            "[nothex]",
+            "user@host",
+            "host/path",
+            "",
+            "ho st",
+        ] {
+            let err =
+                parse(&format!("[login]\nallowed_sts_hosts = [\"{bad}\"]\n"), p()).expect_err(bad);
+            assert_eq!(err.code(), crate::ExitCode::Config, "{bad}");
+            assert!(err.to_string().contains("line 2"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn sts_endpoint_is_checked_by_every_tool() {
+        let e = parse("[login]\nsts_endpoint = \"http://127.0.0.1:5000/\"\n", p()).unwrap();
+        let e = e.login.sts_endpoint.unwrap();
+        assert_eq!(
+            (e.scheme.as_str(), e.authority.to_string()),
+            ("http", "127.0.0.1:5000".into())
+        );
+        for bad in [
+            "http://example.com",
+            "https://sts.amazonaws.com/path",
+            "sts.amazonaws.com",
+            "ftp://127.0.0.1",
+        ] {
+            let err = parse(&format!("[login]\nsts_endpoint = \"{bad}\"\n"), p()).expect_err(bad);
+            assert!(err.to_string().contains("sts_endpoint"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn creds_profiles_are_checked_by_every_tool() {
+        let err = parse("[creds.x]\ntype = \"assumed_role\"\n", p()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("[creds.x] type assumed_role needs role_arn"),
+            "{err}"
+        );
+        let err = parse(
+            "[creds.x]\ntype = \"iam_user\"\npolicy_document = \"{nope\"\n",
+            p(),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("policy_document is not valid JSON"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -52,15 +52,6 @@ impl State {
     }
 }
 
-pub fn type_name(kind: CredsType) -> &'static str {
-    match kind {
-        CredsType::AssumedRole => "assumed_role",
-        CredsType::FederationToken => "federation_token",
-        CredsType::SessionToken => "session_token",
-        CredsType::IamUser => "iam_user",
-    }
-}
-
 fn parse_type(s: &str) -> Result<CredsType> {
     Ok(match s {
         "assumed_role" => CredsType::AssumedRole,
@@ -371,7 +362,7 @@ impl Ledger for SqliteLedger {
                 params![
                     row.id,
                     row.profile,
-                    type_name(row.kind),
+                    row.kind.name(),
                     row.issued_at,
                     row.expires_at,
                     row.iam_user_name,

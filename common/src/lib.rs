@@ -10,6 +10,7 @@ pub mod config;
 pub mod docs;
 pub mod duration;
 pub mod error;
+pub mod input;
 #[cfg(feature = "ledger")]
 pub mod ledger;
 pub mod output;

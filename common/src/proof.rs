@@ -160,6 +160,8 @@ pub fn decode(doc: &[u8]) -> Result<Decoded> {
         Error::bad_input(format!("proof is not valid JSON ({e})"))
             .hint("pipe sign-login's output in as it is, one proof per line")
     })?;
+    crate::input::check_unique_keys(doc)
+        .map_err(|e| Error::bad_input(format!("proof is not a plain JSON document: {e}")))?;
     let Value::Object(obj) = &value else {
         return Err(Error::bad_input("proof must be a JSON object"));
     };
@@ -199,6 +201,7 @@ pub fn decode(doc: &[u8]) -> Result<Decoded> {
         Format::Akeyless => {
             let p: AkeylessProof = serde_json::from_value(value).map_err(typed)?;
             let inner = b64("cloud_id", &p.cloud_id)?;
+            crate::input::check_unique_keys(&inner).map_err(|e| bad("cloud_id", e))?;
             let c: AkeylessCloudId = serde_json::from_slice(&inner)
                 .map_err(|e| bad("cloud_id", format_args!("not the expected JSON ({e})")))?;
             let request = SignedRequest {
@@ -372,6 +375,24 @@ mod tests {
         assert_eq!(d.format, Format::Eks);
         assert_eq!(d.request.url, url);
         assert_eq!(d.request.method, "GET");
+    }
+
+    #[test]
+    fn repeated_keys_in_the_document_are_bad_input() {
+        let doc = serde_json::to_string(&to_vault(&sample(), Some("ci".into()), None)).unwrap();
+        let twice = doc.replacen('{', r#"{"role":"admin","#, 1);
+        let err = decode(twice.as_bytes()).unwrap_err();
+        assert_eq!(err.code(), crate::ExitCode::BadInput);
+        assert!(err.to_string().contains("`role` appears twice"), "{err}");
+        let nested = doc.replacen('{', r#"{"request":{"secret_id":"a","secret_id":"b"},"#, 1);
+        assert_eq!(
+            decode(nested.as_bytes()).unwrap_err().code(),
+            crate::ExitCode::BadInput
+        );
+        let inner = r#"{"sts_request_method":"POST","sts_request_method":"GET","sts_request_url":"","sts_request_body":"","sts_request_headers":"e30="}"#;
+        let akeyless = format!(r#"{{"cloud_id":"{}"}}"#, STANDARD.encode(inner));
+        let err = decode(akeyless.as_bytes()).unwrap_err();
+        assert!(err.to_string().starts_with("cloud_id:"), "{err}");
     }
 
     #[test]

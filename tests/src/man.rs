@@ -71,7 +71,7 @@ const VERIFY_LOGIN: &[Section] = &[
             "[login] server_id = \"broker.example.com\": proofs must carry this X-Vault-AWS-IAM-Server-ID, signed. Required unless require_server_id = false is written out. For EKS tokens it is the cluster ID their x-k8s-aws-id must carry.",
             "[login] max_skew = \"5m\": X-Amz-Date must be within this of now; at most 15m.",
             "[login] sts_endpoint = \"https://sts.us-east-1.amazonaws.com\": send every proof here, with Host kept as signed. Otherwise each proof goes to the real STS endpoint it names. http only for loopback addresses.",
-            "[login] allowed_sts_hosts = []: hosts accepted in proof URLs beyond the real STS endpoints; http is accepted for loopback ones.",
+            "[login] allowed_sts_hosts = []: authorities accepted in proof URLs beyond the real STS endpoints, each \"host\" or \"host:port\" (\"[::1]:8080\" for IPv6). A bare host admits only the scheme's default port (443, or 80 for http); any other port must be listed with it, so allowlisting a loopback host does not open its every service. The rule holds with sts_endpoint set too. http is accepted for listed loopback authorities only.",
             "[login] timeout = \"10s\": total time for one STS call, retries included.",
             "[roles.NAME] bound_account_ids, bound_principal_arns (exact, or * globs on the full ARN), bound_role_names, bound_user_ids: every non-empty list must match (AND across lists, any item within one). A role must bind by account, ARN or unique id. A proof names its role with \"role\"; without one the principal's name is used.",
         ],

@@ -126,29 +126,50 @@ def hvac_payload(creds, server_id, role):
     return payload
 
 
-def botocore_payload(creds, server_id, region):
+def botocore_payload(creds, server_id, region, req=None):
+    """A proof signed by botocore's SigV4 signer, optionally shaped like other clients':
+    url (another endpoint), sign_headers (extra headers, signed), drop (headers signed
+    but left out of the map, as Go's http.Header leaves out Content-Length),
+    go_names (header names as Go's http.Header writes them), unsigned (headers added
+    after signing, as the Go SDK adds User-Agent), format "akeyless" (a cloud_id)."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
 
-    url = f"https://sts.{region}.amazonaws.com/" if region else "https://sts.amazonaws.com/"
+    req = req or {}
+    url = req.get("url") or (f"https://sts.{region}.amazonaws.com/" if region else "https://sts.amazonaws.com/")
     body = "Action=GetCallerIdentity&Version=2011-06-15"
     headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
     if server_id:
         headers["X-Vault-AWS-IAM-Server-ID"] = server_id
+    headers.update(req.get("sign_headers") or {})
     request = AWSRequest(method="POST", url=url, data=body, headers=headers)
     SigV4Auth(
         Credentials(creds["access_key_id"], creds["secret_access_key"], creds.get("session_token")),
         "sts",
         region or "us-east-1",
     ).add_auth(request)
+    dropped = {h.lower() for h in req.get("drop") or []}
+    out = {k: v for k, v in request.headers.items() if k.lower() not in dropped}
+    out.update(req.get("unsigned") or {})
+    if req.get("go_names"):
+        out = {"-".join(part.capitalize() for part in k.split("-")): v for k, v in out.items()}
+    headers_b64 = base64.b64encode(json.dumps({k: [v] for k, v in out.items()}).encode()).decode()
+    url_b64 = base64.b64encode(url.encode()).decode()
+    body_b64 = base64.b64encode(body.encode()).decode()
+    if req.get("format") == "akeyless":
+        inner = {
+            "sts_request_method": "POST",
+            "sts_request_url": url_b64,
+            "sts_request_body": body_b64,
+            "sts_request_headers": headers_b64,
+        }
+        return {"cloud_id": base64.b64encode(json.dumps(inner).encode()).decode()}
     return {
         "iam_http_request_method": "POST",
-        "iam_request_url": base64.b64encode(url.encode()).decode(),
-        "iam_request_body": base64.b64encode(body.encode()).decode(),
-        "iam_request_headers": base64.b64encode(
-            json.dumps({k: [v] for k, v in request.headers.items()}).encode()
-        ).decode(),
+        "iam_request_url": url_b64,
+        "iam_request_body": body_b64,
+        "iam_request_headers": headers_b64,
     }
 
 
@@ -206,7 +227,7 @@ def main():
             elif op == "hvac":
                 out = hvac_payload(req["creds"], req.get("server_id"), req.get("role"))
             elif op == "botocore":
-                out = botocore_payload(req["creds"], req.get("server_id"), req.get("region"))
+                out = botocore_payload(req["creds"], req.get("server_id"), req.get("region"), req)
             else:
                 out = {"error": f"unknown op {op}"}
         except Exception as e:  # reported to the caller, which fails its test

@@ -327,3 +327,33 @@ fn man_pages_match_the_code() {
         );
     }
 }
+
+/// Past the 64 MiB cap, stdin is refused as bad input, never cut short and half used:
+/// a revocation list cut in the middle would revoke some leases and silently skip others.
+#[test]
+fn stdin_past_the_cap_is_refused_not_truncated() {
+    let mut ids = String::new();
+    let mut n = 0u64;
+    while ids.len() <= 64 << 20 {
+        ids.push_str(&format!("creds/p/{n:016x}\n"));
+        n += 1;
+    }
+    for (tool, needle) in [
+        ("revoke-lease", "lease ids on stdin is larger than 64 MiB"),
+        ("verify-login", "proofs on stdin is larger than 64 MiB"),
+    ] {
+        let cfg =
+            config("[login]\nserver_id = \"x\"\n[ledger]\npath = \"/nonexistent/leases.db\"\n");
+        let a = bin(tool)
+            .arg("--config")
+            .arg(&cfg)
+            .write_stdin(ids.clone())
+            .assert()
+            .code(65);
+        assert!(stderr(&a).contains(needle), "{tool}: {}", stderr(&a));
+        assert!(
+            a.get_output().stdout.is_empty(),
+            "{tool} acted on a cut input"
+        );
+    }
+}

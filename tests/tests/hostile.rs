@@ -309,6 +309,12 @@ fn corpus() -> Vec<Case> {
         Case { name: "empty stdin", stdin: Vec::new(), code: BAD_INPUT, message: "no proof on stdin" },
         Case { name: "only whitespace", stdin: b"  \n\n\t \n".to_vec(), code: BAD_INPUT, message: "no proof on stdin" },
         Case { name: "unknown top-level field", stdin: tamper_json(&g, |o| { o.insert("iam_server_id_header_value".into(), json!("broker.test")); }).into_bytes(), code: BAD_INPUT, message: "unknown field `iam_server_id_header_value`" },
+        Case { name: "role given twice (last one would win)", stdin: g.replacen('{', r#"{"role":"admin","#, 1).into_bytes(), code: BAD_INPUT, message: "`role` appears twice" },
+        Case { name: "request object with a repeated key", stdin: g.replacen('{', r#"{"request":{"secret_id":"ci/db","secret_id":"prod/db"},"#, 1).into_bytes(), code: BAD_INPUT, message: "`secret_id` appears twice" },
+        Case { name: "Content-Length with a sign", stdin: p(&|r| set_header(r, "Content-Length", &format!("+{}", r.body.len()))), code: DENIED, message: "Content-Length does not match the body" },
+        Case { name: "signed Date, unsigned fresh X-Amz-Date", stdin: p(&|r| { edit_signed_headers(r, |s| s.replace("x-amz-date", "date")); set_header(r, "Date", "Sun, 22 Nov 2026 08:00:00 GMT"); }), code: DENIED, message: "X-Amz-Date is not among the signed headers" },
+        Case { name: "loopback port nobody allowlisted", stdin: url("http://127.0.0.1:6379/"), code: DENIED, message: "is not an STS endpoint" },
+        Case { name: "dual-stack host of another partition", stdin: url("https://sts.cn-north-1.api.aws/"), code: DENIED, message: "is not an STS endpoint" },
         Case { name: "method field a number", stdin: tamper_json(&g, |o| { o.insert("iam_http_request_method".into(), json!(1)); }).into_bytes(), code: BAD_INPUT, message: "vault proof" },
     ];
     cases
@@ -417,7 +423,21 @@ fn client_chosen_host_is_never_contacted() {
         "verify-login connected to the host the proof named"
     );
 
-    let allowing = config_with(r#"allowed_sts_hosts = ["127.0.0.1"]"#);
+    // A bare host admits its default port only, not the listener's.
+    let bare = config_with(r#"allowed_sts_hosts = ["127.0.0.1"]"#);
+    let assert = support::verify(&bare, proof.clone()).code(77);
+    let stderr = stderr_of(&assert);
+    assert!(
+        stderr.contains(&format!("port {} is not the default port", listener.port)),
+        "{stderr}"
+    );
+    assert_eq!(
+        listener.count(),
+        0,
+        "a bare allowlisted host opened another port"
+    );
+
+    let allowing = config_with(&format!(r#"allowed_sts_hosts = ["{authority}"]"#));
     let assert = support::verify(&allowing, proof).code(69);
     let stderr = stderr_of(&assert);
     assert!(
@@ -457,6 +477,74 @@ fn allowlisted_ipv6_loopback_without_port_is_forwarded() {
             listener.count() > before,
             "{url} was not forwarded: {stderr}"
         );
+    }
+}
+
+/// `allowed_sts_hosts` binds host and port, also when `sts_endpoint` decides where
+/// proofs go: a proof for an authority nobody listed is refused before any connection,
+/// one for a listed authority is forwarded.
+#[test]
+fn allowlist_binds_host_and_port_with_sts_endpoint() {
+    let listener = Listener::start();
+    let port = listener.port;
+    let cases: Vec<(String, String, bool)> = vec![
+        // (allowlist entry, proof URL authority, forwarded?)
+        ("127.0.0.1:4566".into(), "127.0.0.1:4566".into(), true),
+        ("127.0.0.1:4566".into(), "127.0.0.1:6379".into(), false),
+        ("127.0.0.1:4566".into(), "127.0.0.1".into(), false),
+        ("127.0.0.1".into(), "127.0.0.1".into(), true),
+        ("127.0.0.1".into(), "127.0.0.1:80".into(), true),
+        ("127.0.0.1".into(), "127.0.0.1:6379".into(), false),
+        ("[::1]:8200".into(), "[::1]:8200".into(), true),
+        ("[::1]:8200".into(), "[::1]:8201".into(), false),
+        ("[::1]".into(), "[::1]:8200".into(), false),
+        ("localhost".into(), "localhost:6379".into(), false),
+    ];
+    for (entry, authority, forwarded) in cases {
+        let config = config_with(&format!(
+            "sts_endpoint = \"http://127.0.0.1:{port}\"\nallowed_sts_hosts = [\"{entry}\"]"
+        ));
+        let proof = tamper(&good(), |r| {
+            r.url = format!("http://{authority}/");
+            set_header(r, "Host", &authority);
+        });
+        let before = listener.count();
+        let assert = support::verify(&config, proof);
+        let stderr = stderr_of(&assert);
+        let code = assert.get_output().status.code();
+        let connected = listener.count() > before;
+        if forwarded {
+            assert_eq!(code, Some(69), "{entry} / {authority}: {stderr}");
+            assert!(
+                connected,
+                "{entry} / {authority} was not forwarded: {stderr}"
+            );
+        } else {
+            assert_eq!(code, Some(77), "{entry} / {authority}: {stderr}");
+            assert!(
+                stderr.contains("is not the default port")
+                    || stderr.contains("not an allowlisted authority"),
+                "{entry} / {authority}: {stderr}"
+            );
+            assert!(!connected, "{entry} / {authority} reached the listener");
+        }
+    }
+}
+
+/// Writing an authority with its port is how an entry names a port; anything else
+/// there (a URL, a path, a bad port) is a config error naming the line.
+#[test]
+fn allowlist_entries_that_are_not_authorities_are_config_errors() {
+    for bad in [
+        "http://127.0.0.1:4566",
+        "127.0.0.1:http",
+        "127.0.0.1:70000",
+        "sts.example/",
+    ] {
+        let config = config_with(&format!("allowed_sts_hosts = [\"{bad}\"]"));
+        let assert = support::verify(&config, good()).code(78);
+        let stderr = stderr_of(&assert);
+        assert!(stderr.contains("allowed_sts_hosts"), "{bad}: {stderr}");
     }
 }
 

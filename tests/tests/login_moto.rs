@@ -131,8 +131,19 @@ fn endpoint_from_aws_endpoint_url_sts_verifies_without_sts_endpoint() {
         "{}",
         stderr(&out)
     );
-    let allowed = config(&format!(
+    // The bare host admits port 80 only; the emulator's authority must be listed.
+    let bare = config(&format!(
         "[login]\nserver_id = \"{SERVER_ID}\"\nallowed_sts_hosts = [\"127.0.0.1\"]\n[roles.any]\nbound_account_ids = [\"{ACCOUNT}\"]\n"
+    ));
+    let out = verify(&bare, proof.clone()).code(77);
+    assert!(
+        stderr(&out).contains("is not the default port of http"),
+        "{}",
+        stderr(&out)
+    );
+    let authority = endpoint.trim_start_matches("http://");
+    let allowed = config(&format!(
+        "[login]\nserver_id = \"{SERVER_ID}\"\nallowed_sts_hosts = [\"{authority}\"]\n[roles.any]\nbound_account_ids = [\"{ACCOUNT}\"]\n"
     ));
     let out = verify(&allowed, proof).success();
     assert_eq!(parse_identity(stdout(&out).trim()).identity.arn, arn);
@@ -305,4 +316,86 @@ fn batch_keeps_order_and_reports_the_worst_code() {
         refused.error.message
     );
     assert_eq!(parse_identity(&lines[3]).identity.arn, b_arn);
+}
+
+/// Proofs shaped as real clients other than botocore make them, each signed for real
+/// and verified by moto with the Host that was signed:
+/// - Vault's Go login helper (and Akeyless' Go cloud-id generator): content-length is
+///   signed, but Go's header map has no Content-Length; names in Go's canonical case;
+///   an unsigned User-Agent beside them.
+/// - the AWS SDK for JavaScript v3: X-Amz-User-Agent signed.
+/// - botocore with use_dualstack_endpoint: `sts.REGION.api.aws`.
+/// - a URL with the default port written out: signed without it, sent without it.
+#[test]
+fn proofs_shaped_like_other_real_clients_verify() {
+    let mut m = moto();
+    let (creds, arn, _) = m.user(&unique("clients"));
+    let go = json!({"op": "botocore", "creds": creds.to_json(), "server_id": SERVER_ID,
+        "sign_headers": {"Content-Length": "43"}, "drop": ["Content-Length"], "go_names": true,
+        "unsigned": {"User-Agent": "aws-sdk-go-v2/1.36.3 os/linux lang/go#1.24"}});
+    let variants = [
+        ("vault CLI (Go)", m.call(go.clone())),
+        (
+            "akeyless (Go)",
+            m.call({
+                let mut v = go.clone();
+                v["format"] = json!("akeyless");
+                v
+            }),
+        ),
+        (
+            "JavaScript v3",
+            m.call(
+                json!({"op": "botocore", "creds": creds.to_json(), "server_id": SERVER_ID,
+            "sign_headers": {"X-Amz-User-Agent": "aws-sdk-js/3.700.0"}}),
+            ),
+        ),
+        (
+            "dual-stack",
+            m.call(
+                json!({"op": "botocore", "creds": creds.to_json(), "server_id": SERVER_ID,
+            "region": "us-west-2", "url": "https://sts.us-west-2.api.aws/"}),
+            ),
+        ),
+        (
+            "explicit :443",
+            m.call(
+                json!({"op": "botocore", "creds": creds.to_json(), "server_id": SERVER_ID,
+            "url": "https://sts.amazonaws.com:443/"}),
+            ),
+        ),
+    ];
+    let cfg = config_for(&m.endpoint, "");
+    drop(m);
+    for (name, mut proof) in variants {
+        proof["role"] = json!("any");
+        let req = common::proof::decode(proof.to_string().as_bytes())
+            .unwrap()
+            .request;
+        if name.ends_with("(Go)") {
+            let auth = support::header(&req, "Authorization");
+            assert!(
+                auth.contains("content-length;"),
+                "{name} signs content-length: {auth}"
+            );
+            assert!(
+                !req.headers
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            );
+            assert!(
+                req.headers
+                    .iter()
+                    .any(|(k, _)| k == "X-Vault-Aws-Iam-Server-Id")
+            );
+        }
+        let out = verify(&cfg, proof.to_string());
+        let code = out.get_output().status.code();
+        assert_eq!(code, Some(0), "{name}: {}", stderr(&out));
+        assert_eq!(
+            parse_identity(stdout(&out).trim()).identity.arn,
+            arn,
+            "{name}"
+        );
+    }
 }

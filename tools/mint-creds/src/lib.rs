@@ -56,49 +56,6 @@ fn log(cli: &Cli, text: std::fmt::Arguments<'_>) {
     common::cli::log(cli.common.verbose, TOOL, text);
 }
 
-fn type_name(kind: CredsType) -> &'static str {
-    common::ledger::type_name(kind)
-}
-
-/// Checks a profile's settings; errors are config errors naming the key.
-fn check_profile(name: &str, p: &CredsProfile, origin: &str) -> Result<()> {
-    let bad = |what: String| Err(Error::config(format!("[creds.{name}] {what} {origin}")));
-    match p.kind {
-        CredsType::AssumedRole if p.role_arn.is_none() && p.role_arns.is_empty() => {
-            return bad("type assumed_role needs role_arn or role_arns".into());
-        }
-        CredsType::FederationToken if p.policy_document.is_none() && p.policy_arns.is_empty() => {
-            return Err(Error::config(format!(
-                "[creds.{name}] type federation_token needs policy_document or policy_arns {origin}"
-            ))
-            .hint("without a policy the token would carry all of the minting identity's own permissions"));
-        }
-        CredsType::SessionToken if p.policy_document.is_some() || !p.policy_arns.is_empty() => {
-            return bad(
-                "type session_token cannot be limited by a policy (use assumed_role)".into(),
-            );
-        }
-        _ => {}
-    }
-    if p.kind != CredsType::AssumedRole && (p.role_arn.is_some() || !p.role_arns.is_empty()) {
-        return bad(format!(
-            "role_arn and role_arns are for assumed_role, not {}",
-            type_name(p.kind)
-        ));
-    }
-    if let (Some(d), Some(m)) = (p.default_ttl, p.max_ttl)
-        && d > m
-    {
-        return bad(format!("default_ttl ({d}) is longer than max_ttl ({m})"));
-    }
-    if let Some(doc) = &p.policy_document
-        && serde_json::from_str::<serde_json::Value>(doc).is_err()
-    {
-        return bad("policy_document is not valid JSON".into());
-    }
-    Ok(())
-}
-
 /// The lease's lifetime: asked, else the profile's default, else 15m; capped by the
 /// profile's and the login role's max_ttl.
 fn lifetime(
@@ -181,7 +138,6 @@ fn plan(cli: &Cli, loaded: &Loaded, name: &str, caller: Option<VerifiedIdentity>
             e.hint(format!("profiles: {}", known.join(", ")))
         }
     })?;
-    check_profile(name, &profile, &origin)?;
     let ttl = lifetime(cli, name, &profile, role_max, &origin)?;
     let role_arn = if profile.kind == CredsType::AssumedRole {
         let mut choices: Vec<&String> = profile
@@ -360,11 +316,7 @@ async fn mint_one(
     ledger.insert_pending(&row)?;
     log(
         cli,
-        format_args!(
-            "lease {} ({}) recorded; minting",
-            row.id,
-            type_name(row.kind)
-        ),
+        format_args!("lease {} ({}) recorded; minting", row.id, row.kind.name()),
     );
     let ttl_secs = i32::try_from(job.ttl.as_secs()).unwrap_or(i32::MAX);
     let minted: Result<Minted> = match row.kind {
@@ -402,7 +354,7 @@ async fn mint_one(
     }
     let lease = Lease {
         lease_id: row.id.clone(),
-        credential_type: type_name(row.kind).to_string(),
+        credential_type: row.kind.name().to_string(),
         lease_duration: u64::try_from(expires_at - now).unwrap_or(0),
         renewable: false,
         issued_at: ts(now),

@@ -4,7 +4,7 @@
 
 pub mod cli;
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,12 +61,9 @@ fn ids_from_stdin() -> Result<Vec<String>> {
         return Err(Error::usage("no leases named")
             .hint("name lease ids, pipe lease documents in, or use --expired or --prefix"));
     }
-    let mut text = String::new();
-    stdin
-        .lock()
-        .take(64 * 1024 * 1024)
-        .read_to_string(&mut text)
-        .map_err(|e| Error::bad_input(format!("reading stdin: {e}")))?;
+    let input = common::input::read_stdin("lease ids on stdin")?;
+    let text = String::from_utf8(input)
+        .map_err(|_| Error::bad_input("lease ids on stdin are not UTF-8 text"))?;
     let mut ids = Vec::new();
     for (n, line) in text
         .lines()
@@ -75,8 +72,11 @@ fn ids_from_stdin() -> Result<Vec<String>> {
         .filter(|(_, l)| !l.is_empty())
     {
         if line.starts_with('{') {
-            let doc: serde_json::Value = serde_json::from_str(line)
-                .map_err(|e| Error::bad_input(format!("stdin line {}: not JSON ({e})", n + 1)))?;
+            let not_json =
+                |e: String| Error::bad_input(format!("stdin line {}: not JSON ({e})", n + 1));
+            common::input::check_unique_keys(line.as_bytes()).map_err(not_json)?;
+            let doc: serde_json::Value =
+                serde_json::from_str(line).map_err(|e| not_json(e.to_string()))?;
             match doc.get("lease_id").and_then(|v| v.as_str()) {
                 Some(id) => ids.push(id.to_string()),
                 None => {

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use common::config::{Authority, is_loopback};
 use common::proof::{Decoded, EKS_CLUSTER_HEADER, Format, SERVER_ID_HEADER, is_region};
 use common::{Error, Result};
 use jiff::Timestamp;
@@ -21,8 +22,14 @@ const MAX_PRESIGN_EXPIRES: u64 = 900;
 const STS_VERSION: &str = "2011-06-15";
 
 /// `X-Amz-*` headers a GetCallerIdentity request may carry; any other is refused.
-const ALLOWED_AMZ_HEADERS: &[&str] =
-    &["x-amz-date", "x-amz-security-token", "x-amz-content-sha256"];
+/// (`X-Amz-User-Agent` is what the AWS SDK for JavaScript signs in place of
+/// User-Agent, which browsers do not let it set.)
+const ALLOWED_AMZ_HEADERS: &[&str] = &[
+    "x-amz-date",
+    "x-amz-security-token",
+    "x-amz-content-sha256",
+    "x-amz-user-agent",
+];
 /// Headers that change how a request is framed or routed; never forwarded.
 const FORBIDDEN_HEADERS: &[&str] = &[
     "connection",
@@ -57,7 +64,7 @@ pub struct Policy {
     /// `None` only when `require_server_id = false` and no server ID is set.
     pub server_id: Option<String>,
     pub max_skew: Duration,
-    pub allowed_hosts: Vec<String>,
+    pub allowed_hosts: Vec<Authority>,
 }
 
 /// A proof that passed every local check: the request to forward.
@@ -65,8 +72,11 @@ pub struct Policy {
 pub struct Outgoing {
     pub method: http::Method,
     pub scheme: String,
-    /// The signed host (and port), sent as Host wherever the request goes.
-    pub authority: String,
+    /// The authority as the proof's URL writes it: where the request goes when no
+    /// `sts_endpoint` is set.
+    pub connect: String,
+    /// The host (and port) that was signed, sent as Host wherever the request goes.
+    pub host_header: String,
     pub path_and_query: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
@@ -78,67 +88,38 @@ fn denied(text: impl Into<String>) -> Error {
     Error::denied(text)
 }
 
-pub fn is_loopback(host: &str) -> bool {
-    let h = host.trim_start_matches('[').trim_end_matches(']');
-    h == "localhost"
-        || h.parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// True for the real STS endpoints: global, regional, FIPS, and China.
+/// True for the real STS endpoints: global, regional, FIPS, dual-stack (`api.aws`,
+/// what botocore uses with `use_dualstack_endpoint`), and China.
 pub fn is_sts_host(host: &str) -> bool {
     if host == "sts.amazonaws.com" {
         return true;
     }
-    if let Some(region) = host
-        .strip_prefix("sts.")
-        .and_then(|h| h.strip_suffix(".amazonaws.com.cn"))
-    {
-        return region.starts_with("cn-") && is_region(region);
+    let china = |region: &str| region.starts_with("cn-") && is_region(region);
+    if let Some(region) = host.strip_prefix("sts.").and_then(|h| {
+        h.strip_suffix(".amazonaws.com.cn")
+            .or_else(|| h.strip_suffix(".api.amazonwebservices.com.cn"))
+    }) {
+        return china(region);
     }
-    let rest = host
+    let region = host
         .strip_prefix("sts.")
-        .or_else(|| host.strip_prefix("sts-fips."));
-    rest.and_then(|h| h.strip_suffix(".amazonaws.com"))
-        .is_some_and(is_region)
+        .or_else(|| host.strip_prefix("sts-fips."))
+        .and_then(|h| {
+            h.strip_suffix(".amazonaws.com")
+                .or_else(|| h.strip_suffix(".api.aws"))
+        });
+    region.is_some_and(|r| is_region(r) && !china(r))
 }
 
 struct Url<'a> {
     scheme: &'a str,
-    host: String,
+    /// As written in the URL.
     authority: String,
+    /// What a signer signs as Host for this URL: the authority without a port
+    /// that is the scheme's default (botocore and the Go SDKs both drop it).
+    signed_host: String,
     path: &'a str,
     query: Option<&'a str>,
-}
-
-/// Splits `host[:port]`, where host may be a bracketed IPv6 address (`[::1]:8080`).
-fn split_host_port(authority: &str) -> Result<(&str, Option<&str>)> {
-    let (host, port) = if authority.starts_with('[') {
-        let end = authority
-            .find(']')
-            .ok_or_else(|| denied(format!("request URL host `{authority}` has no closing ]")))?;
-        let (host, rest) = authority.split_at(end + 1);
-        match rest {
-            "" => (host, None),
-            _ => (
-                host,
-                Some(rest.strip_prefix(':').ok_or_else(|| {
-                    denied(format!("request URL host `{authority}` has text after ]"))
-                })?),
-            ),
-        }
-    } else {
-        match authority.split_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        }
-    };
-    if let Some(p) = port
-        && (p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(denied(format!("request URL port `{p}` is not a port")));
-    }
-    Ok((host, port))
 }
 
 /// Parses and checks the proof URL: scheme, host, port, userinfo, path.
@@ -170,43 +151,64 @@ fn check_url<'a>(url: &'a str, policy: &Policy) -> Result<Url<'a>> {
         Some((p, q)) => (p, Some(q)),
         None => (path_query, None),
     };
-    let (host, port) = split_host_port(authority)?;
-    if host.is_empty() || host.bytes().any(|b| b.is_ascii_uppercase()) {
+    let (host, port) =
+        Authority::split(authority).map_err(|e| denied(format!("request URL {e}")))?;
+    if host.bytes().any(|b| b.is_ascii_uppercase()) {
         return Err(denied(format!(
             "request URL host `{host}` must be non-empty lower case"
         )));
     }
-    let allowlisted = policy.allowed_hosts.iter().any(|h| h == host);
-    let loopback = is_loopback(host);
-    if !allowlisted && !is_sts_host(host) {
+    let default = match scheme {
+        "https" => 443,
+        "http" => 80,
+        other => return Err(denied(format!("request URL scheme `{other}` is not https"))),
+    };
+    // An allowlist entry binds a host and a port: a bare host admits the default
+    // port only, so allowlisting a loopback host does not open its every service.
+    let allowlisted = policy
+        .allowed_hosts
+        .iter()
+        .any(|a| a.admits(host, port, default));
+    let sts = is_sts_host(host);
+    if !allowlisted && !sts && !policy.allowed_hosts.iter().any(|a| a.host == host) {
         return Err(denied(format!("request URL host `{host}` is not an STS endpoint"))
             .hint("only real STS endpoints are accepted; add test or private hosts to [login] allowed_sts_hosts"));
     }
+    if let Some(p) = port
+        && p != default
+        && !allowlisted
+    {
+        return Err(denied(format!(
+            "request URL port {p} is not the default port of {scheme}"
+        ))
+        .hint("list the authority with its port in [login] allowed_sts_hosts (\"host:port\") to accept it"));
+    }
+    if !allowlisted && !sts {
+        return Err(denied(format!(
+            "request URL {scheme}://{authority} is not an allowlisted authority"
+        ))
+        .hint("[login] allowed_sts_hosts lists this host for another port"));
+    }
     match scheme {
         "https" => {}
-        "http" if allowlisted && loopback => {}
-        "http" => {
+        _ if allowlisted && is_loopback(host) => {}
+        _ => {
             return Err(denied(
                 "request URL must be https (http is accepted only for allowlisted loopback hosts)",
             ));
         }
-        other => return Err(denied(format!("request URL scheme `{other}` is not https"))),
     }
-    if let Some(p) = port {
-        let default = if scheme == "https" { "443" } else { "80" };
-        if p != default && !(allowlisted && loopback) {
-            return Err(denied(format!(
-                "request URL port {p} is not the default port of {scheme}"
-            )));
-        }
-    }
+    let signed_host = match port {
+        Some(p) if p != default => format!("{host}:{p}"),
+        _ => host.to_string(),
+    };
     if path != "/" {
         return Err(denied(format!("request URL path must be / (got `{path}`)")));
     }
     Ok(Url {
         scheme,
-        host: host.to_string(),
         authority: authority.to_string(),
+        signed_host,
         path,
         query,
     })
@@ -490,7 +492,8 @@ fn check_presigned(
     Ok(Outgoing {
         method: http::Method::GET,
         scheme: url.scheme.to_string(),
-        authority: url.authority.clone(),
+        connect: url.authority.clone(),
+        host_header: url.signed_host.clone(),
         path_and_query: format!("{}?{query}", url.path),
         headers: vec![
             (EKS_CLUSTER_HEADER.to_string(), cluster.clone()),
@@ -558,21 +561,36 @@ fn check_post(proof: &Decoded, url: Url<'_>, policy: &Policy, now: Timestamp) ->
     let auth = get("authorization").ok_or_else(|| denied("proof has no Authorization header"))?;
     let auth = parse_authorization(auth)?;
     let amz_date = get("x-amz-date").ok_or_else(|| denied("proof has no X-Amz-Date header"))?;
+    // SigV4 takes the time from Date when X-Amz-Date is not signed: an unsigned
+    // X-Amz-Date says nothing about when the signature was made.
+    if !auth.signed_headers.iter().any(|h| h == "x-amz-date") {
+        return Err(denied("X-Amz-Date is not among the signed headers")
+            .hint("the signing time must be signed; sign with an AWS SDK or sign-login"));
+    }
     check_date(amz_date, now, policy.max_skew)?;
     check_scope(&auth.scope_date, &auth.service, amz_date)?;
     if !auth.signed_headers.iter().any(|h| h == "host") {
         return Err(denied("host is not among the signed headers"));
     }
-    if let Some(host) = get("host")
-        && !host.eq_ignore_ascii_case(&url.authority)
-    {
-        return Err(denied(format!(
-            "Host header `{host}` differs from the URL's host `{}`",
-            url.authority
-        )));
-    }
+    let host_header = match get("host") {
+        Some(host)
+            if host.eq_ignore_ascii_case(&url.signed_host)
+                || host.eq_ignore_ascii_case(&url.authority) =>
+        {
+            host.to_string()
+        }
+        Some(host) => {
+            return Err(denied(format!(
+                "Host header `{host}` differs from the URL's host `{}`",
+                url.authority
+            )));
+        }
+        None => url.signed_host.clone(),
+    };
     if let Some(len) = get("content-length")
-        && len.parse::<usize>().ok() != Some(req.body.len())
+        && (len.is_empty()
+            || !len.bytes().all(|b| b.is_ascii_digit())
+            || len.parse::<usize>().ok() != Some(req.body.len()))
     {
         return Err(denied("Content-Length does not match the body"));
     }
@@ -596,8 +614,10 @@ fn check_post(proof: &Decoded, url: Url<'_>, policy: &Policy, now: Timestamp) ->
             )));
         }
     }
+    // Host and Content-Length are what HTTP itself sends for this URL and body, so a
+    // signer may sign them without listing them (Go's http.Header never holds them).
     for h in &auth.signed_headers {
-        if h != "host" && get(h).is_none() {
+        if h != "host" && h != "content-length" && get(h).is_none() {
             return Err(denied(format!(
                 "signed header {h} is missing from the proof"
             )));
@@ -615,11 +635,11 @@ fn check_post(proof: &Decoded, url: Url<'_>, policy: &Policy, now: Timestamp) ->
                     || auth.signed_headers.contains(k))
         })
         .collect();
-    let _ = &url.host;
     Ok(Outgoing {
         method: http::Method::POST,
         scheme: url.scheme.to_string(),
-        authority: url.authority.clone(),
+        connect: url.authority.clone(),
+        host_header,
         path_and_query: url.path.to_string(),
         headers: forwarded,
         body: req.body.clone(),
@@ -639,6 +659,9 @@ mod tests {
             "sts-fips.us-east-1.amazonaws.com",
             "sts.cn-north-1.amazonaws.com.cn",
             "sts.us-gov-west-1.amazonaws.com",
+            "sts.us-east-1.api.aws",
+            "sts-fips.us-east-1.api.aws",
+            "sts.cn-north-1.api.amazonwebservices.com.cn",
         ] {
             assert!(is_sts_host(good), "{good}");
         }
@@ -651,6 +674,11 @@ mod tests {
             "xsts.amazonaws.com",
             "sts..amazonaws.com",
             "s3.amazonaws.com",
+            "sts.api.aws",
+            "sts.cn-north-1.api.aws",
+            "sts.us-east-1.api.aws.evil.com",
+            "sts.us-east-1.api.amazonwebservices.com.cn",
+            "sts-fips.cn-north-1.amazonaws.com.cn",
         ] {
             assert!(!is_sts_host(bad), "{bad}");
         }
@@ -658,18 +686,248 @@ mod tests {
 
     #[test]
     fn host_and_port() {
-        assert_eq!(split_host_port("[::1]").unwrap(), ("[::1]", None));
+        assert_eq!(Authority::split("[::1]").unwrap(), ("[::1]", None));
         assert_eq!(
-            split_host_port("[::1]:8080").unwrap(),
-            ("[::1]", Some("8080"))
+            Authority::split("[::1]:8080").unwrap(),
+            ("[::1]", Some(8080))
         );
         assert_eq!(
-            split_host_port("sts.amazonaws.com:443").unwrap(),
-            ("sts.amazonaws.com", Some("443"))
+            Authority::split("sts.amazonaws.com:443").unwrap(),
+            ("sts.amazonaws.com", Some(443))
         );
-        assert!(split_host_port("[::1]x").is_err());
-        assert!(split_host_port("a:b:c").is_err());
-        assert!(split_host_port("a:").is_err());
+        assert!(Authority::split("[::1]x").is_err());
+        assert!(Authority::split("a:b:c").is_err());
+        assert!(Authority::split("a:").is_err());
+        assert!(Authority::split("a:+80").is_err());
+    }
+
+    fn policy(allowed: &[&str]) -> Policy {
+        Policy {
+            server_id: Some("s".into()),
+            max_skew: Duration::from_secs(300),
+            allowed_hosts: allowed
+                .iter()
+                .map(|a| Authority::parse(a).unwrap())
+                .collect(),
+        }
+    }
+
+    /// Every combination of listed port, other port, bare host with and without the
+    /// default port, and IPv6.
+    #[test]
+    fn allowlist_binds_the_port() {
+        let cases: &[(&[&str], &str, Option<&str>)] = &[
+            // (allowlist, URL, Some(signed host) when accepted)
+            (
+                &["127.0.0.1:4566"],
+                "http://127.0.0.1:4566/",
+                Some("127.0.0.1:4566"),
+            ),
+            (&["127.0.0.1:4566"], "http://127.0.0.1:6379/", None),
+            (&["127.0.0.1:4566"], "http://127.0.0.1/", None),
+            (&["127.0.0.1"], "http://127.0.0.1/", Some("127.0.0.1")),
+            (&["127.0.0.1"], "http://127.0.0.1:80/", Some("127.0.0.1")),
+            (&["127.0.0.1"], "http://127.0.0.1:6379/", None),
+            (&["127.0.0.1"], "https://127.0.0.1:443/", Some("127.0.0.1")),
+            (&["[::1]:8080"], "http://[::1]:8080/", Some("[::1]:8080")),
+            (&["[::1]:8080"], "http://[::1]:8081/", None),
+            (&["[::1]"], "http://[::1]/", Some("[::1]")),
+            (&["[::1]"], "http://[::1]:8080/", None),
+            (
+                &["sts.internal"],
+                "https://sts.internal/",
+                Some("sts.internal"),
+            ),
+            (&["sts.internal"], "https://sts.internal:8443/", None),
+            (
+                &["sts.internal:8443"],
+                "https://sts.internal:8443/",
+                Some("sts.internal:8443"),
+            ),
+            (&["sts.internal:8443"], "http://sts.internal:8443/", None),
+            (
+                &[],
+                "https://sts.amazonaws.com:443/",
+                Some("sts.amazonaws.com"),
+            ),
+            (&[], "https://sts.amazonaws.com:8443/", None),
+            (
+                &["sts.amazonaws.com:8443"],
+                "https://sts.amazonaws.com:8443/",
+                Some("sts.amazonaws.com:8443"),
+            ),
+            (&[], "http://127.0.0.1:4566/", None),
+        ];
+        for (allowed, url, want) in cases {
+            let got = check_url(url, &policy(allowed)).map(|u| u.signed_host);
+            match (want, got) {
+                (Some(w), Ok(g)) => assert_eq!(*w, g, "{allowed:?} {url}"),
+                (None, Err(e)) => assert_eq!(e.code(), common::ExitCode::Denied, "{url}"),
+                (w, g) => panic!("{allowed:?} {url}: wanted {w:?}, got {g:?}"),
+            }
+        }
+    }
+
+    const BODY: &str = "Action=GetCallerIdentity&Version=2011-06-15";
+
+    /// A POST proof as a signer would send it, with `signed` as SignedHeaders and
+    /// `headers` beside Authorization; the signature itself is never checked here.
+    fn post(url: &str, signed: &str, headers: &[(&str, &str)], now: Timestamp) -> Decoded {
+        let date = now.strftime("%Y%m%dT%H%M%SZ").to_string();
+        let auth = format!(
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/{}/us-east-1/sts/aws4_request, SignedHeaders={signed}, Signature={}",
+            &date[..8],
+            "0".repeat(64)
+        );
+        let mut list = vec![("Authorization".to_string(), vec![auth])];
+        for (k, v) in headers {
+            let v = if *v == "NOW" {
+                date.clone()
+            } else {
+                v.to_string()
+            };
+            list.push((k.to_string(), vec![v]));
+        }
+        Decoded {
+            format: Format::Vault,
+            request: common::proof::SignedRequest {
+                method: "POST".into(),
+                url: url.into(),
+                headers: list,
+                body: BODY.as_bytes().to_vec(),
+            },
+            role: None,
+            extra: None,
+        }
+    }
+
+    fn now() -> Timestamp {
+        "2026-11-22T10:00:00Z".parse().unwrap()
+    }
+
+    fn run(d: &Decoded) -> Result<Outgoing> {
+        check(d, &policy(&[]), now())
+    }
+
+    const SIGNED: &str = "content-type;host;x-amz-date;x-vault-aws-iam-server-id";
+    const BASE: &[(&str, &str)] = &[
+        ("X-Amz-Date", "NOW"),
+        ("X-Vault-AWS-IAM-Server-ID", "s"),
+        (
+            "Content-Type",
+            "application/x-www-form-urlencoded; charset=utf-8",
+        ),
+    ];
+
+    fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+        BASE.iter().chain(extra).copied().collect()
+    }
+
+    #[test]
+    fn content_length_is_digits_only() {
+        let url = "https://sts.amazonaws.com/";
+        let signed = "content-length;content-type;host;x-amz-date;x-vault-aws-iam-server-id";
+        assert!(
+            run(&post(
+                url,
+                signed,
+                &with(&[("Content-Length", "43")]),
+                now()
+            ))
+            .is_ok()
+        );
+        for bad in ["+43", "043x", " 43", "", "42", "4.3e1"] {
+            let err =
+                run(&post(url, signed, &with(&[("Content-Length", bad)]), now())).expect_err(bad);
+            assert!(
+                err.to_string().contains("Content-Length does not match"),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    /// Vault's Go helper signs content-length but its header map has none: HTTP sends
+    /// the body's length, so the proof verifies as it does with Vault.
+    #[test]
+    fn signed_content_length_may_be_left_to_http() {
+        let signed = "content-length;content-type;host;x-amz-date;x-vault-aws-iam-server-id";
+        let out = run(&post("https://sts.amazonaws.com/", signed, BASE, now())).unwrap();
+        assert!(out.headers.iter().all(|(k, _)| k != "content-length"));
+        assert_eq!(out.body, BODY.as_bytes());
+        let err = run(&post(
+            "https://sts.amazonaws.com/",
+            &format!("{signed};x-amz-security-token"),
+            BASE,
+            now(),
+        ))
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("signed header x-amz-security-token is missing"),
+            "{err}"
+        );
+    }
+
+    /// The time checked must be the signed one: a signature over Date with a fresh,
+    /// unsigned X-Amz-Date is refused, however fresh that header is.
+    #[test]
+    fn freshness_is_judged_on_the_signed_time() {
+        let url = "https://sts.amazonaws.com/";
+        let signed = "content-type;date;host;x-vault-aws-iam-server-id";
+        let d = post(
+            url,
+            signed,
+            &with(&[("Date", "Sun, 22 Nov 2026 08:00:00 GMT")]),
+            now(),
+        );
+        let err = run(&d).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("X-Amz-Date is not among the signed headers"),
+            "{err}"
+        );
+        // The credential scope's date must agree with the signed time.
+        let mut d = post(url, SIGNED, BASE, now());
+        let (_, v) = d
+            .request
+            .headers
+            .iter_mut()
+            .find(|(k, _)| k == "Authorization")
+            .unwrap();
+        v[0] = v[0].replace("/20261122/", "/20261121/");
+        assert!(
+            run(&d)
+                .unwrap_err()
+                .to_string()
+                .contains("credential scope date")
+        );
+    }
+
+    #[test]
+    fn sdk_headers_and_endpoints_real_clients_use() {
+        let signed = "content-type;host;x-amz-date;x-amz-user-agent;x-vault-aws-iam-server-id";
+        let d = post(
+            "https://sts.us-west-2.api.aws/",
+            signed,
+            &with(&[("X-Amz-User-Agent", "aws-sdk-js/3.700.0")]),
+            now(),
+        );
+        let out = run(&d).unwrap();
+        assert!(out.headers.iter().any(|(k, _)| k == "x-amz-user-agent"));
+        assert_eq!(out.host_header, "sts.us-west-2.api.aws");
+        // An explicit default port: connect as written, send the Host that was signed.
+        let out = run(&post("https://sts.amazonaws.com:443/", SIGNED, BASE, now())).unwrap();
+        assert_eq!(
+            (out.connect.as_str(), out.host_header.as_str()),
+            ("sts.amazonaws.com:443", "sts.amazonaws.com")
+        );
+        let d = post(
+            "https://sts.amazonaws.com:443/",
+            SIGNED,
+            &with(&[("Host", "sts.amazonaws.com:443")]),
+            now(),
+        );
+        assert_eq!(run(&d).unwrap().host_header, "sts.amazonaws.com:443");
     }
 
     #[test]

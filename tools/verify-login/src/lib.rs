@@ -8,7 +8,6 @@ pub mod cli;
 pub mod identity;
 pub mod sts;
 
-use std::io::Read;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -18,11 +17,9 @@ use common::{Error, ExitCode, Result};
 
 use crate::checks::Policy;
 use crate::cli::Cli;
-use crate::sts::{Endpoint, Sts};
+use crate::sts::Sts;
 
 pub const TOOL: &str = "verify-login";
-/// The most stdin read at once: a batch of tens of thousands of proofs.
-const MAX_INPUT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Everything needed to verify proofs, built once per run.
 pub struct Verifier {
@@ -46,18 +43,7 @@ or write require_server_id = false to accept proofs meant for any server",
                 ),
             );
         }
-        let endpoint = login
-            .sts_endpoint
-            .as_deref()
-            .map(|e| parse_endpoint(e, &origin))
-            .transpose()?;
-        for host in &login.allowed_sts_hosts {
-            if host.is_empty() || host.contains(['/', ':', '@']) && !host.starts_with('[') {
-                return Err(Error::config(format!(
-                    "[login] allowed_sts_hosts: `{host}` must be a bare host name or address {origin}"
-                )));
-            }
-        }
+        let endpoint = login.sts_endpoint.clone();
         let policy = Policy {
             server_id,
             max_skew: login.max_skew(),
@@ -90,7 +76,7 @@ or write require_server_id = false to accept proofs meant for any server",
             format_args!(
                 "proof {index}: {} proof for {}, sending to {scheme}://{authority}",
                 decoded.format.name(),
-                outgoing.authority
+                outgoing.host_header
             ),
         );
         let answer = self.sts.send(&outgoing).await?;
@@ -132,32 +118,6 @@ or write require_server_id = false to accept proofs meant for any server",
     }
 }
 
-fn parse_endpoint(text: &str, origin: &str) -> Result<Endpoint> {
-    let bad = |why: &str| {
-        Error::config(format!("[login] sts_endpoint `{text}` {why} {origin}")).hint(
-            "write it like https://sts.us-east-1.amazonaws.com (http only for a loopback address)",
-        )
-    };
-    let (scheme, rest) = text.split_once("://").ok_or_else(|| bad("is not a URL"))?;
-    let authority = rest.strip_suffix('/').unwrap_or(rest);
-    if authority.is_empty() || authority.contains(['/', '@', '?', '#']) {
-        return Err(bad("must be scheme://host[:port] with no path"));
-    }
-    let host = match authority.rsplit_once(':') {
-        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
-        _ => authority,
-    };
-    match scheme {
-        "https" => {}
-        "http" if checks::is_loopback(host) => {}
-        _ => return Err(bad("must be https (http only for a loopback address)")),
-    }
-    Ok(Endpoint {
-        scheme: scheme.to_string(),
-        authority: authority.to_string(),
-    })
-}
-
 /// Splits stdin into proof documents: one JSON document (even pretty-printed), or
 /// one per non-empty line.
 fn documents(input: &[u8]) -> Vec<&[u8]> {
@@ -178,20 +138,7 @@ fn documents(input: &[u8]) -> Vec<&[u8]> {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let loaded = cli.common.load_config()?;
-    let mut input = Vec::new();
-    std::io::stdin()
-        .lock()
-        .take(MAX_INPUT_BYTES + 1)
-        .read_to_end(&mut input)
-        .context("reading proofs from stdin")?;
-    if input.len() as u64 > MAX_INPUT_BYTES {
-        return Err(Error::bad_input(format!(
-            "stdin is larger than {} MiB",
-            MAX_INPUT_BYTES >> 20
-        ))
-        .hint("send at most a few tens of thousands of proofs per run")
-        .into());
-    }
+    let input = common::input::read_stdin("proofs on stdin")?;
     let verifier = Arc::new(Verifier::new(loaded, cli.common.verbose)?);
     let docs: Vec<Vec<u8>> = documents(&input).into_iter().map(<[u8]>::to_vec).collect();
     if docs.is_empty() {
@@ -238,14 +185,5 @@ mod tests {
         assert_eq!(documents(b"{\"a\":1}\n{\"b\":2}\n\n").len(), 2);
         assert_eq!(documents(b"{\n  \"a\": 1\n}\n").len(), 1);
         assert_eq!(documents(b"junk\n{\"b\":2}").len(), 2);
-    }
-
-    #[test]
-    fn endpoints() {
-        assert!(parse_endpoint("https://sts.amazonaws.com", "").is_ok());
-        assert!(parse_endpoint("http://127.0.0.1:5000/", "").is_ok());
-        assert!(parse_endpoint("http://example.com", "").is_err());
-        assert!(parse_endpoint("https://sts.amazonaws.com/path", "").is_err());
-        assert!(parse_endpoint("sts.amazonaws.com", "").is_err());
     }
 }

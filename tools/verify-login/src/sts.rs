@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use bytes::Bytes;
+use common::config::Endpoint;
 use common::{Error, Result};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_rustls::HttpsConnector;
@@ -19,13 +20,6 @@ use crate::checks::Outgoing;
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 const MAX_TRIES: u32 = 3;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Where every proof goes when `[login] sts_endpoint` is set.
-#[derive(Debug, Clone)]
-pub struct Endpoint {
-    pub scheme: String,
-    pub authority: String,
-}
 
 /// What STS answered, read in full.
 #[derive(Debug)]
@@ -86,11 +80,12 @@ impl Sts {
             .map_err(|e| Error::unavailable(e.clone()))
     }
 
-    /// Where a proof goes: the configured endpoint, or the host it was signed for.
-    pub fn destination<'a>(&'a self, out: &'a Outgoing) -> (&'a str, &'a str) {
+    /// Where a proof goes: the configured endpoint, or the host it was signed for
+    /// (the port written in its URL, if any).
+    pub fn destination(&self, out: &Outgoing) -> (String, String) {
         match &self.endpoint {
-            Some(e) => (&e.scheme, &e.authority),
-            None => (&out.scheme, &out.authority),
+            Some(e) => (e.scheme.clone(), e.authority.to_string()),
+            None => (out.scheme.clone(), out.connect.clone()),
         }
     }
 
@@ -98,6 +93,7 @@ impl Sts {
     /// three tries, all within the total timeout.
     pub async fn send(&self, out: &Outgoing) -> Result<Answer> {
         let (scheme, authority) = self.destination(out);
+        let (scheme, authority) = (scheme.as_str(), authority.as_str());
         let run = async {
             let mut last = None;
             for attempt in 0..MAX_TRIES {
@@ -132,7 +128,7 @@ impl Sts {
         let mut builder = http::Request::builder()
             .method(out.method.clone())
             .uri(&uri)
-            .header(http::header::HOST, &out.authority);
+            .header(http::header::HOST, &out.host_header);
         for (k, v) in &out.headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
