@@ -30,6 +30,12 @@ use crate::error::{Error, Result};
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+/// Every SDK call: this many attempts in all for throttling, 5xx and transient
+/// network errors, with jittered exponential backoff. The one retry policy of every
+/// client; no tool loops around a call again.
+pub const MAX_ATTEMPTS: u32 = 3;
+const INITIAL_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// IMDS answers in well under a millisecond on EC2; off EC2 nothing answers at all.
 const IMDS_TIMEOUT: Duration = Duration::from_millis(1000);
 
@@ -57,6 +63,13 @@ impl HttpClient for LazyHttpClient {
             })
             .http_connector(settings, components)
     }
+}
+
+fn retries() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard()
+        .with_max_attempts(MAX_ATTEMPTS)
+        .with_initial_backoff(INITIAL_BACKOFF)
+        .with_max_backoff(MAX_BACKOFF)
 }
 
 fn timeouts() -> TimeoutConfig {
@@ -91,6 +104,7 @@ pub async fn load(region: Option<&str>) -> Result<Aws> {
         .region(region)
         .http_client(http)
         .timeout_config(timeouts())
+        .retry_config(retries())
         .credentials_provider(credentials.clone())
         .load()
         .await;
@@ -226,6 +240,8 @@ fn is_throttling(code: &str) -> bool {
             | "TooManyRequestsException"
             | "RequestLimitExceeded"
             | "SlowDown"
+            | "ProvisionedThroughputExceededException"
+            | "TransactionConflictException"
     )
 }
 

@@ -49,6 +49,9 @@ pub struct Login {
     pub allowed_sts_hosts: Vec<Authority>,
     /// Total time for one STS call, retries included.
     pub timeout: Option<Dur>,
+    /// A proof verifies once, across every verifier sharing the state store. Must be
+    /// written out as `false` to turn it off.
+    pub single_use: Option<bool>,
 }
 
 impl Login {
@@ -57,6 +60,9 @@ impl Login {
     }
     pub fn timeout(&self) -> Duration {
         self.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0)
+    }
+    pub fn single_use(&self) -> bool {
+        self.single_use != Some(false)
     }
 }
 
@@ -276,12 +282,39 @@ pub struct Broker {
     pub require_identity: bool,
 }
 
-/// `[ledger]`
+/// `[ledger]`: the state store of every tool (leases and used proofs).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ledger {
+    #[serde(default)]
+    pub backend: Backend,
+    /// sqlite: the database file.
     pub path: Option<String>,
+    /// dynamodb: the table, created on first use when missing.
+    pub table: Option<String>,
     pub pending_grace: Option<Dur>,
+    /// How long revoked leases are kept for audit before they expire.
+    pub retain: Option<Dur>,
+}
+
+/// The default DynamoDB table.
+pub const DEFAULT_TABLE: &str = "vaultless";
+
+impl Ledger {
+    pub fn table(&self) -> &str {
+        self.table.as_deref().unwrap_or(DEFAULT_TABLE)
+    }
+}
+
+/// Where the state store lives.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// One file on this host (the default).
+    #[default]
+    Sqlite,
+    /// One table shared by every host.
+    Dynamodb,
 }
 
 /// A config together with the file it came from (if any), for messages.
@@ -397,6 +430,34 @@ fn check(config: &Config, path: &Path) -> Result<()> {
     for (name, profile) in &config.creds {
         check_profile(name, profile, path)?;
     }
+    let ledger = &config.ledger;
+    match ledger.backend {
+        Backend::Sqlite if ledger.table.is_some() => {
+            return Err(Error::config(format!(
+                "[ledger] table is for backend = \"dynamodb\" in {}",
+                path.display()
+            )));
+        }
+        Backend::Dynamodb if ledger.path.is_some() => {
+            return Err(Error::config(format!(
+                "[ledger] path is for backend = \"sqlite\" in {}",
+                path.display()
+            )));
+        }
+        _ => {}
+    }
+    let table = ledger.table();
+    if table.len() < 3
+        || table.len() > 255
+        || !table
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+    {
+        return Err(Error::config(format!(
+            "[ledger] table `{table}` is not a DynamoDB table name (3-255 of a-z A-Z 0-9 _ - .) in {}",
+            path.display()
+        )));
+    }
     for (name, role) in &config.roles {
         // A role name alone binds nothing: any AWS account can create a role by that name.
         if role.bound_account_ids.is_empty()
@@ -505,6 +566,7 @@ require_identity = true
 [ledger]
 path = "~/.local/state/vaultless/leases.db"
 pending_grace = "5m"
+retain = "30d"
 "#;
         let c = parse(text, p()).unwrap();
         assert_eq!(c.login.server_id.as_deref(), Some("broker.example.com"));
@@ -622,6 +684,46 @@ pending_grace = "5m"
             err.to_string()
                 .contains("policy_document is not valid JSON"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn ledger_backends() {
+        let c = parse(
+            "[ledger]\nbackend = \"dynamodb\"\ntable = \"vl-prod\"\n",
+            p(),
+        )
+        .unwrap();
+        assert_eq!(
+            (c.ledger.backend, c.ledger.table()),
+            (Backend::Dynamodb, "vl-prod")
+        );
+        assert_eq!(parse("", p()).unwrap().ledger.table(), DEFAULT_TABLE);
+        for (bad, says) in [
+            ("backend = \"redis\"", "redis"),
+            ("table = \"t\"", "table is for backend"),
+            (
+                "backend = \"dynamodb\"\npath = \"/x.db\"",
+                "path is for backend",
+            ),
+            (
+                "backend = \"dynamodb\"\ntable = \"a b\"",
+                "not a DynamoDB table name",
+            ),
+        ] {
+            let err = parse(&format!("[ledger]\n{bad}\n"), p()).expect_err(bad);
+            assert!(err.to_string().contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn single_use_is_on_unless_written_off() {
+        assert!(parse("", p()).unwrap().login.single_use());
+        assert!(
+            !parse("[login]\nsingle_use = false\n", p())
+                .unwrap()
+                .login
+                .single_use()
         );
     }
 

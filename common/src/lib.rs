@@ -17,5 +17,8 @@ pub mod output;
 pub mod proof;
 #[cfg(feature = "ledger")]
 pub mod revoke;
+#[cfg(feature = "aws")]
+pub mod runtime;
+pub mod time;
 
 pub use error::{Error, ExitCode, Result};

@@ -8,9 +8,12 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-use crate::config::CredsType;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
 use crate::error::{Error, Result};
-use crate::ledger::LeaseRow;
+use crate::ledger::{Claim, IamUser, Lease, Resources, Store};
 
 /// The inline policy `--hard` puts on a role; one per role, its date moved forward.
 pub const HARD_REVOKE_POLICY: &str = "vaultless-revoke-older-sessions";
@@ -155,27 +158,26 @@ impl Revoker {
             .ok_or_else(|| Error::internal("revocation needs IAM but no client was set up"))
     }
 
-    /// Revokes what `row` created; `now` is for `--hard`.
-    pub async fn revoke(&self, row: &LeaseRow, now: jiff::Timestamp) -> Result<Outcome> {
-        match row.kind {
-            CredsType::IamUser => self.delete_user(row).await,
-            CredsType::AssumedRole if self.hard => self.cut_off_sessions(row, now).await,
+    /// Revokes what `lease` created; `now` is for `--hard`.
+    pub async fn revoke(&self, lease: &Lease, now: Timestamp) -> Result<Outcome> {
+        match &lease.resources {
+            Resources::IamUser(user) => self.delete_user(user).await,
+            Resources::AssumedRole { role_arn, .. } if self.hard => {
+                self.cut_off_sessions(role_arn, now).await
+            }
             _ => Ok(Outcome::ExpiresOnly),
         }
     }
 
-    async fn delete_user(&self, row: &LeaseRow) -> Result<Outcome> {
-        let Some(user) = row.iam_user_name.as_deref() else {
-            // The mint stopped before it named a user: nothing can exist.
-            return Ok(Outcome::AlreadyGone);
-        };
+    async fn delete_user(&self, u: &IamUser) -> Result<Outcome> {
+        let user = u.user_name.as_str();
         let iam = self.iam()?;
         // Fast path: remove exactly what the mint recorded it made.
         let recorded = Attached {
-            keys: row.access_key_id.iter().cloned().collect(),
-            inline: row.inline_policies.clone(),
-            arns: row.policy_arns.clone(),
-            groups: row.groups.clone(),
+            keys: u.access_key_id.iter().cloned().collect(),
+            inline: u.inline_policies.clone(),
+            arns: u.policy_arns.clone(),
+            groups: u.groups.clone(),
         };
         let did = detach(iam, user, &recorded).await?;
         match iam.delete_user().user_name(user).send().await {
@@ -212,17 +214,12 @@ impl Revoker {
 
     /// Denies every session of the role issued before `now` (an inline policy on the
     /// role, the one AWS documents for revoking role sessions).
-    async fn cut_off_sessions(&self, row: &LeaseRow, now: jiff::Timestamp) -> Result<Outcome> {
-        let Some(arn) = row.role_arn.as_deref() else {
-            return Ok(Outcome::ExpiresOnly);
-        };
+    async fn cut_off_sessions(&self, arn: &str, now: Timestamp) -> Result<Outcome> {
         let role = arn.rsplit('/').next().unwrap_or(arn);
         // Rounded up to the next whole second, so a session issued earlier in this
         // second is cut off too.
-        let cutoff = jiff::Timestamp::from_second(now.as_second() + 1)
-            .unwrap_or(now)
-            .strftime("%Y-%m-%dT%H:%M:%SZ")
-            .to_string();
+        let cutoff =
+            crate::time::format(Timestamp::from_second(now.as_second() + 1).unwrap_or(now));
         let policy = serde_json::json!({
             "Version": "2012-10-17",
             "Statement": [{
@@ -249,4 +246,53 @@ impl Revoker {
 /// An IAM client for revocation, from a loaded SDK config.
 pub fn iam_client(config: &aws_config::SdkConfig) -> Client {
     Client::new(config)
+}
+
+/// How long a claim holds before another sweeper may take the lease over.
+pub const CLAIM_HOLD: Duration = Duration::from_secs(300);
+
+/// How revoking one lease ended.
+#[derive(Debug)]
+pub enum Finished {
+    /// This process claimed, revoked and recorded it.
+    Done(Outcome, Box<Lease>),
+    /// It was revoked before this process got to it.
+    AlreadyRevoked,
+    /// Another process holds it (after waiting `busy_wait`, if any).
+    Busy,
+    /// The store does not know it.
+    Unknown,
+}
+
+/// The one claim → revoke → finish protocol, for sweeps and for a mint taking back
+/// what it could not hand over. The claim is atomic in the store, so no two processes
+/// revoke one lease; a revocation error is recorded (`failed`, for the next sweep)
+/// and returned. With `busy_wait`, a lease another process holds is waited for.
+pub async fn revoke_lease(
+    store: &dyn Store,
+    revoker: &Revoker,
+    id: &str,
+    owner: &str,
+    busy_wait: Option<Duration>,
+) -> Result<Finished> {
+    let started = std::time::Instant::now();
+    let lease = loop {
+        match store.claim(id, owner, Timestamp::now(), CLAIM_HOLD).await? {
+            Claim::Claimed(lease) => break lease,
+            Claim::AlreadyRevoked(_) => return Ok(Finished::AlreadyRevoked),
+            Claim::Unknown => return Ok(Finished::Unknown),
+            Claim::Busy => match busy_wait {
+                Some(wait) if started.elapsed() < wait => {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                _ => return Ok(Finished::Busy),
+            },
+        }
+    };
+    // One attempt: the SDK's retry policy (crate::aws) already retries throttling
+    // and 5xx with backoff; what still fails is recorded for the next sweep.
+    let outcome = revoker.revoke(&lease, Timestamp::now()).await;
+    let error = outcome.as_ref().err().map(|e| e.to_string());
+    store.finish(id, owner, error.as_deref()).await?;
+    outcome.map(|o| Finished::Done(o, Box::new(lease)))
 }

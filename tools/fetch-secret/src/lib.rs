@@ -7,7 +7,6 @@ mod render;
 
 use std::io::IsTerminal;
 
-use anyhow::Context;
 use aws_sdk_secretsmanager::Client;
 use common::broker::{self, IdentitySource};
 use common::config::Loaded;
@@ -74,10 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = common::runtime::current_thread()?;
     let outcome = runtime.block_on(async {
         let aws = common::aws::load(cli.region.as_deref()).await?;
         let client = Client::new(&aws.config);

@@ -11,9 +11,10 @@ use anyhow::Context;
 use common::broker;
 use common::config::{Config, CredsProfile, CredsType, Loaded};
 use common::docs::{Lease, ProcessCredentials, VerifiedIdentity};
-use common::ledger::{Claim, LeaseRow, Ledger};
+use common::ledger::{IamUser, Lease as LeaseRow, Resources, Store};
 use common::revoke::Revoker;
 use common::{Error, ExitCode, Result};
+use jiff::Timestamp;
 
 use crate::cli::{Cli, Output};
 use crate::mint::Minted;
@@ -206,63 +207,56 @@ fn random_hex(len: usize) -> String {
     s
 }
 
-fn ts(secs: i64) -> String {
-    jiff::Timestamp::from_second(secs)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
-}
-
 /// The ledger row for a job, with every AWS name chosen up front.
-fn row_for(job: &Job, now: i64) -> LeaseRow {
+fn row_for(job: &Job, now: Timestamp) -> LeaseRow {
     let random = random_hex(16);
     let id = format!("creds/{}/{random}", job.profile_name);
-    let ttl = i64::try_from(job.ttl.as_secs()).unwrap_or(i64::MAX);
-    let mut row = LeaseRow::new(
-        id,
-        job.profile_name.clone(),
-        job.profile.kind,
-        now,
-        now.saturating_add(ttl),
-    );
     let caller = job
         .caller
         .as_ref()
         .map_or_else(common::ledger::hostname, |c| {
             c.identity.principal_name.clone()
         });
-    row.caller_arn = job.caller.as_ref().map(|c| c.identity.arn.clone());
-    match job.profile.kind {
-        CredsType::AssumedRole => {
+    let resources = match job.profile.kind {
+        CredsType::AssumedRole => Resources::AssumedRole {
+            role_arn: job.role_arn.clone().unwrap_or_default(),
             // vaultless-<caller>-<random>, at most 64 characters.
-            row.session_name = Some(format!(
+            session_name: format!(
                 "vaultless-{}-{}",
                 sanitize(&caller, 64 - 10 - 13),
                 &random[..12]
-            ));
-            row.role_arn = job.role_arn.clone();
-        }
-        CredsType::FederationToken => {
+            ),
+        },
+        CredsType::FederationToken => Resources::FederationToken {
             // GetFederationToken names are at most 32 characters.
-            row.session_name = Some(format!(
-                "vl-{}-{}",
-                sanitize(&caller, 32 - 3 - 9),
-                &random[..8]
-            ));
-        }
-        CredsType::SessionToken => {}
-        CredsType::IamUser => {
-            row.iam_user_name = Some(format!(
+            name: format!("vl-{}-{}", sanitize(&caller, 32 - 3 - 9), &random[..8]),
+        },
+        CredsType::SessionToken => Resources::SessionToken,
+        CredsType::IamUser => Resources::IamUser(IamUser {
+            user_name: format!(
                 "vaultless-{}-{}",
                 sanitize(&job.profile_name, 64 - 10 - 17),
                 &random[..16]
-            ));
-            if job.profile.policy_document.is_some() {
-                row.inline_policies = vec![mint::INLINE_POLICY.to_string()];
-            }
-            row.policy_arns = job.profile.policy_arns.clone();
-            row.groups = job.profile.iam_groups.clone();
-        }
-    }
+            ),
+            access_key_id: None,
+            inline_policies: if job.profile.policy_document.is_some() {
+                vec![mint::INLINE_POLICY.to_string()]
+            } else {
+                Vec::new()
+            },
+            policy_arns: job.profile.policy_arns.clone(),
+            groups: job.profile.iam_groups.clone(),
+        }),
+    };
+    let ttl = jiff::SignedDuration::try_from(job.ttl).unwrap_or(jiff::SignedDuration::MAX);
+    let mut row = LeaseRow::pending(
+        id,
+        job.profile_name.clone(),
+        resources,
+        now,
+        now.checked_add(ttl).unwrap_or(Timestamp::MAX),
+    );
+    row.caller_arn = job.caller.as_ref().map(|c| c.identity.arn.clone());
     row
 }
 
@@ -273,54 +267,38 @@ struct Clients {
 
 /// Revokes a lease this process minted (or half-minted) and records it. Errors are
 /// reported on stderr: the lease stays in the ledger for the next sweep.
-async fn revoke_now(ledger: &dyn Ledger, iam: &aws_sdk_iam::Client, id: &str) {
-    let owner = format!("{}:{}:mint", common::ledger::hostname(), std::process::id());
-    let row = match ledger.claim(id, &owner, jiff::Timestamp::now().as_second(), 300) {
-        Ok(Claim::Claimed(row)) => row,
-        Ok(_) => return,
-        Err(e) => {
-            common::error::warn(
-                TOOL,
-                &format!("lease {id} could not be claimed for revocation: {e}"),
-            );
-            return;
-        }
-    };
+async fn revoke_now(store: &dyn Store, iam: &aws_sdk_iam::Client, id: &str) {
     let revoker = Revoker {
         iam: Some(iam.clone()),
         hard: false,
     };
-    let result = revoker.revoke(&row, jiff::Timestamp::now()).await;
-    let error = result.as_ref().err().map(|e| e.to_string());
-    if let Some(e) = &error {
+    let owner = common::ledger::owner("mint");
+    if let Err(e) = common::revoke::revoke_lease(store, &revoker, id, &owner, None).await {
         common::error::warn(
             TOOL,
             &format!("lease {id} is not yet revoked ({e}); the next revoke-lease --expired will"),
         );
-    }
-    if let Err(e) = ledger.finish(id, &owner, error.as_deref()) {
-        common::error::warn(TOOL, &format!("lease {id}: {e}"));
     }
 }
 
 async fn mint_one(
     cli: &Cli,
     job: &Job,
-    ledger: &dyn Ledger,
+    ledger: &dyn Store,
     clients: &Clients,
 ) -> Result<(Lease, LeaseRow)> {
-    let now = jiff::Timestamp::now().as_second();
+    let now = Timestamp::now();
     let row = row_for(job, now);
     // The row goes in before the first AWS call: a crash from here on leaves it for
     // the sweeper to roll back.
-    ledger.insert_pending(&row)?;
+    ledger.insert_pending(&row).await?;
     log(
         cli,
-        format_args!("lease {} ({}) recorded; minting", row.id, row.kind.name()),
+        format_args!("lease {} ({}) recorded; minting", row.id, row.kind().name()),
     );
     let ttl_secs = i32::try_from(job.ttl.as_secs()).unwrap_or(i32::MAX);
-    let minted: Result<Minted> = match row.kind {
-        CredsType::IamUser => mint::iam_user(&clients.iam, &job.profile, &row).await,
+    let minted: Result<Minted> = match &row.resources {
+        Resources::IamUser(user) => mint::iam_user(&clients.iam, &job.profile, &row, user).await,
         _ => {
             let source = job
                 .caller
@@ -345,7 +323,9 @@ async fn mint_one(
         }
     };
     let expires_at = minted.expires_at.unwrap_or(row.expires_at);
-    if !ledger.activate(&row.id, Some(&minted.access_key_id), expires_at)? {
+    let key_id =
+        matches!(row.resources, Resources::IamUser(_)).then_some(minted.access_key_id.as_str());
+    if !ledger.activate(&row.id, key_id, expires_at).await? {
         revoke_now(ledger, &clients.iam, &row.id).await;
         return Err(Error::temp_fail(format!(
             "lease {} was revoked while it was being minted",
@@ -354,17 +334,17 @@ async fn mint_one(
     }
     let lease = Lease {
         lease_id: row.id.clone(),
-        credential_type: row.kind.name().to_string(),
-        lease_duration: u64::try_from(expires_at - now).unwrap_or(0),
+        credential_type: row.kind().name().to_string(),
+        lease_duration: u64::try_from(expires_at.as_second() - now.as_second()).unwrap_or(0),
         renewable: false,
-        issued_at: ts(now),
-        expires_at: ts(expires_at),
+        issued_at: common::time::format(now),
+        expires_at: common::time::format(expires_at),
         credentials: ProcessCredentials {
             version: 1,
             access_key_id: minted.access_key_id,
             secret_access_key: minted.secret_access_key,
             session_token: minted.session_token,
-            expiration: Some(ts(expires_at)),
+            expiration: Some(common::time::format(expires_at)),
         },
     };
     Ok((lease, LeaseRow { expires_at, ..row }))
@@ -445,13 +425,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .expect("an error")
             .into());
     }
-    let ledger = common::ledger::open(&loaded.config)?;
-
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = common::runtime::current_thread()?;
     runtime.block_on(async {
+        let ledger = common::ledger::open(&loaded.config).await?;
         let aws = common::aws::load_global().await?;
         let clients = Clients {
             sts: aws_sdk_sts::Client::new(&aws.config),
@@ -502,7 +478,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn exec(
     cli: &Cli,
     lease: &Lease,
-    ledger: &dyn Ledger,
+    ledger: &dyn Store,
     clients: &Clients,
 ) -> anyhow::Result<ExitCode> {
     let mut cmd = tokio::process::Command::new(&cli.act.command[0]);

@@ -2,16 +2,17 @@
 
 use aws_sdk_iam::types::Tag as IamTag;
 use aws_sdk_sts::types::{PolicyDescriptorType, Tag as StsTag};
-use common::config::{CredsProfile, CredsType};
-use common::ledger::LeaseRow;
+use common::config::CredsProfile;
+use common::ledger::{IamUser, Lease, Resources};
 use common::{Error, Result};
+use jiff::Timestamp;
 
-/// Credentials as AWS returned them; `expires_at` in Unix seconds.
+/// Credentials as AWS returned them.
 pub struct Minted {
     pub access_key_id: String,
     pub secret_access_key: String,
     pub session_token: Option<String>,
-    pub expires_at: Option<i64>,
+    pub expires_at: Option<Timestamp>,
 }
 
 /// The name of the inline policy an iam_user lease's user gets.
@@ -28,7 +29,7 @@ fn sts_credentials(c: Option<&aws_sdk_sts::types::Credentials>) -> Result<Minted
         access_key_id: c.access_key_id().to_string(),
         secret_access_key: c.secret_access_key().to_string(),
         session_token: Some(c.session_token().to_string()),
-        expires_at: Some(c.expiration().secs()),
+        expires_at: Timestamp::from_second(c.expiration().secs()).ok(),
     })
 }
 
@@ -64,14 +65,16 @@ fn policy_arns(profile: &CredsProfile) -> Option<Vec<PolicyDescriptorType>> {
 pub async fn sts(
     sts: &aws_sdk_sts::Client,
     profile: &CredsProfile,
-    row: &LeaseRow,
+    row: &Lease,
     ttl_secs: i32,
     source_identity: Option<&str>,
     mfa_code: Option<&str>,
 ) -> Result<Minted> {
-    match row.kind {
-        CredsType::AssumedRole => {
-            let role = row.role_arn.clone().unwrap_or_default();
+    match &row.resources {
+        Resources::AssumedRole {
+            role_arn: role,
+            session_name,
+        } => {
             let tags: Vec<StsTag> = profile
                 .session_tags
                 .iter()
@@ -80,8 +83,8 @@ pub async fn sts(
                 .map_err(|e| Error::config(format!("session_tags: {e}")))?;
             let out = sts
                 .assume_role()
-                .role_arn(&role)
-                .role_session_name(row.session_name.clone().unwrap_or_default())
+                .role_arn(role)
+                .role_session_name(session_name)
                 .duration_seconds(ttl_secs)
                 .set_policy(profile.policy_document.clone())
                 .set_policy_arns(policy_arns(profile))
@@ -99,10 +102,10 @@ pub async fn sts(
                 ))?;
             sts_credentials(out.credentials())
         }
-        CredsType::FederationToken => {
+        Resources::FederationToken { name } => {
             let out = sts
                 .get_federation_token()
-                .name(row.session_name.clone().unwrap_or_default())
+                .name(name)
                 .duration_seconds(ttl_secs)
                 .set_policy(profile.policy_document.clone())
                 .set_policy_arns(policy_arns(profile))
@@ -118,7 +121,7 @@ pub async fn sts(
                 ))?;
             sts_credentials(out.credentials())
         }
-        CredsType::SessionToken => {
+        Resources::SessionToken => {
             let out = sts
                 .get_session_token()
                 .duration_seconds(ttl_secs)
@@ -135,7 +138,7 @@ pub async fn sts(
                 ))?;
             sts_credentials(out.credentials())
         }
-        CredsType::IamUser => Err(Error::internal("iam_user is not an STS type")),
+        Resources::IamUser(_) => Err(Error::internal("iam_user is not an STS type")),
     }
 }
 
@@ -160,9 +163,10 @@ where
 pub async fn iam_user(
     iam: &aws_sdk_iam::Client,
     profile: &CredsProfile,
-    row: &LeaseRow,
+    row: &Lease,
+    names: &IamUser,
 ) -> Result<Minted> {
-    let user = row.iam_user_name.clone().unwrap_or_default();
+    let user = names.user_name.clone();
     let tags = vec![
         IamTag::builder()
             .key("vaultless-lease-id")

@@ -10,23 +10,19 @@ use std::time::Duration;
 
 use anyhow::Context;
 use common::docs::{Revocation, RevocationStatus};
-use common::ledger::{Claim, LeaseRow, Ledger, State};
-use common::revoke::{Outcome, Revoker};
+use common::ledger::{Lease, Resources, State, Store};
+use common::revoke::{Finished, Outcome, Revoker};
 use common::{Error, ExitCode, Result};
 
 use crate::cli::Cli;
 
 pub const TOOL: &str = "revoke-lease";
-const DEFAULT_PENDING_GRACE: Duration = Duration::from_secs(300);
-/// How long a claim holds before another sweeper may take the lease over.
-const CLAIM_HOLD_SECS: i64 = 300;
-const TRIES: u32 = 3;
 /// How long to wait for another process that is revoking a lease named by id.
 const BUSY_WAIT: Duration = Duration::from_secs(60);
 
 /// One lease to revoke: a ledger row, or an id the ledger does not know.
 enum Target {
-    Row(Box<LeaseRow>),
+    Row(Box<Lease>),
     Named(String),
 }
 
@@ -39,19 +35,13 @@ impl Target {
     }
 }
 
-fn result(id: &str, status: RevocationStatus, expires_at: Option<i64>) -> Revocation {
+fn result(id: &str, status: RevocationStatus, expires_at: Option<jiff::Timestamp>) -> Revocation {
     Revocation {
         lease_id: id.to_string(),
         status,
         error: None,
-        expires_at: expires_at.map(timestamp),
+        expires_at: expires_at.map(common::time::format),
     }
-}
-
-fn timestamp(secs: i64) -> String {
-    jiff::Timestamp::from_second(secs)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
 }
 
 /// Lease ids from stdin: lease documents or bare ids, one per line.
@@ -102,13 +92,31 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ids.retain(|i| i != "-");
         ids.extend(ids_from_stdin()?);
     }
-    let ledger: Arc<dyn Ledger> = Arc::from(common::ledger::open(config)?);
-    let now = jiff::Timestamp::now();
     let grace = config
         .ledger
         .pending_grace
-        .map_or(DEFAULT_PENDING_GRACE, |d| d.0);
+        .map_or(common::ledger::DEFAULT_PENDING_GRACE, |d| d.0);
+    let runtime = common::runtime::multi_thread()?;
+    runtime.block_on(async move {
+        let ledger: Arc<dyn Store> = Arc::from(common::ledger::open(config).await?);
+        let code = sweep(&cli, ledger.clone(), ids, grace).await;
+        common::cli::log(
+            cli.common.verbose,
+            TOOL,
+            format_args!("done; {}", ledger.describe()),
+        );
+        code
+    })
+}
 
+/// Lists what to revoke, then claims and revokes each, `--jobs` at a time.
+async fn sweep(
+    cli: &Cli,
+    ledger: Arc<dyn Store>,
+    ids: Vec<String>,
+    grace: Duration,
+) -> anyhow::Result<ExitCode> {
+    let now = jiff::Timestamp::now();
     let mut targets: Vec<Target> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let mut add = |t: Target, targets: &mut Vec<Target>| {
@@ -117,19 +125,30 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     };
     for id in &ids {
-        match ledger.get(id)? {
+        match ledger.get(id).await? {
             Some(row) => add(Target::Row(Box::new(row)), &mut targets),
             None => add(Target::Named(id.clone()), &mut targets),
         }
     }
     if cli.expired {
-        let pending_before = now.as_second() - i64::try_from(grace.as_secs()).unwrap_or(i64::MAX);
-        for row in ledger.due(now.as_second(), pending_before)? {
+        let grace = jiff::SignedDuration::try_from(grace).unwrap_or(jiff::SignedDuration::MAX);
+        let pending_before = now.checked_sub(grace).unwrap_or(jiff::Timestamp::MIN);
+        for row in ledger.due(now, pending_before).await? {
             add(Target::Row(Box::new(row)), &mut targets);
+        }
+        if !cli.dry_run {
+            let pruned = ledger.prune(now).await?;
+            common::cli::log(
+                cli.common.verbose,
+                TOOL,
+                format_args!(
+                    "pruned {pruned} revoked lease(s) and used-proof record(s) past retention"
+                ),
+            );
         }
     }
     if let Some(prefix) = &cli.prefix {
-        for row in ledger.live_with_prefix(prefix)? {
+        for row in ledger.live_with_prefix(prefix).await? {
             add(Target::Row(Box::new(row)), &mut targets);
         }
     }
@@ -145,22 +164,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return dry_run(&targets);
     }
 
+    let live = |r: &Lease| r.state != State::Revoked;
     let needs_iam = targets.iter().any(|t| match t {
-        Target::Row(r) => {
-            r.state != State::Revoked && (r.kind == common::config::CredsType::IamUser || cli.hard)
-        }
+        Target::Row(r) => live(r) && (matches!(r.resources, Resources::IamUser(_)) || cli.hard),
         Target::Named(_) => false,
     });
     if cli.hard {
         let mut roles: Vec<&str> = targets
             .iter()
             .filter_map(|t| match t {
-                Target::Row(r)
-                    if r.kind == common::config::CredsType::AssumedRole
-                        && r.state != State::Revoked =>
-                {
-                    r.role_arn.as_deref()
-                }
+                Target::Row(r) if live(r) => match &r.resources {
+                    Resources::AssumedRole { role_arn, .. } => Some(role_arn.as_str()),
+                    _ => None,
+                },
                 _ => None,
             })
             .collect();
@@ -177,68 +193,56 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     let explicit: std::collections::HashSet<String> = ids.into_iter().collect();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
-    runtime.block_on(async move {
-        let iam = if needs_iam {
-            Some(common::revoke::iam_client(
-                &common::aws::load_global().await?.config,
-            ))
-        } else {
-            None
-        };
-        let revoker = Arc::new(Revoker {
-            iam,
-            hard: cli.hard,
-        });
-        let owner = Arc::new(format!(
-            "{}:{}:{:x}",
-            common::ledger::hostname(),
-            std::process::id(),
-            common::ledger::random_u64()
-        ));
-        let permits = Arc::new(tokio::sync::Semaphore::new(usize::from(cli.jobs)));
-        let total = targets.len();
-        let progress = std::io::stderr().is_terminal() && total > 10;
-        let mut tasks = Vec::with_capacity(total);
-        for target in targets {
-            let by_id = explicit.contains(target.id());
-            let (ledger, revoker, owner, permits) = (
-                ledger.clone(),
-                revoker.clone(),
-                owner.clone(),
-                permits.clone(),
-            );
-            tasks.push(tokio::spawn(async move {
-                let _permit = permits
-                    .acquire_owned()
-                    .await
-                    .expect("semaphore is never closed");
-                revoke_one(ledger, &revoker, &owner, target, by_id).await
-            }));
-        }
-        let mut worst = ExitCode::Ok;
-        for (done, task) in tasks.into_iter().enumerate() {
-            let (result, code) = task.await.context("a revocation task failed")?;
-            worst = worst.worst(code);
-            if let Some(result) = result {
-                if let Some(e) = &result.error {
-                    common::output::stderr(&format!("{TOOL}: error: {}: {e}\n", result.lease_id));
-                }
-                common::output::json_line(&result)?;
+    let iam = if needs_iam {
+        Some(common::revoke::iam_client(
+            &common::aws::load_global().await?.config,
+        ))
+    } else {
+        None
+    };
+    let revoker = Arc::new(Revoker {
+        iam,
+        hard: cli.hard,
+    });
+    let owner = Arc::new(common::ledger::owner("sweep"));
+    let permits = Arc::new(tokio::sync::Semaphore::new(usize::from(cli.jobs)));
+    let total = targets.len();
+    let progress = std::io::stderr().is_terminal() && total > 10;
+    let mut tasks = Vec::with_capacity(total);
+    for target in targets {
+        let by_id = explicit.contains(target.id());
+        let (ledger, revoker, owner, permits) = (
+            ledger.clone(),
+            revoker.clone(),
+            owner.clone(),
+            permits.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let _permit = permits
+                .acquire_owned()
+                .await
+                .expect("semaphore is never closed");
+            revoke_one(ledger.as_ref(), &revoker, &owner, target, by_id).await
+        }));
+    }
+    let mut worst = ExitCode::Ok;
+    for (done, task) in tasks.into_iter().enumerate() {
+        let (result, code) = task.await.context("a revocation task failed")?;
+        worst = worst.worst(code);
+        if let Some(result) = result {
+            if let Some(e) = &result.error {
+                common::output::stderr(&format!("{TOOL}: error: {}: {e}\n", result.lease_id));
             }
-            if progress {
-                common::output::stderr(&format!("\r{TOOL}: {}/{total}", done + 1));
-            }
+            common::output::json_line(&result)?;
         }
         if progress {
-            common::output::stderr("\n");
+            common::output::stderr(&format!("\r{TOOL}: {}/{total}", done + 1));
         }
-        Ok(worst)
-    })
+    }
+    if progress {
+        common::output::stderr("\n");
+    }
+    Ok(worst)
 }
 
 fn dry_run(targets: &[Target]) -> anyhow::Result<ExitCode> {
@@ -276,10 +280,10 @@ fn failed(id: &str, e: &Error) -> (Option<Revocation>, ExitCode) {
     )
 }
 
-/// Claims, revokes (with retries) and records one lease. `by_id`: named by the user,
-/// so a lease another sweeper holds is waited for instead of skipped.
+/// Claims, revokes and records one lease. `by_id`: named by the user, so a lease
+/// another sweeper holds is waited for instead of skipped.
 async fn revoke_one(
-    ledger: Arc<dyn Ledger>,
+    ledger: &dyn Store,
     revoker: &Revoker,
     owner: &str,
     target: Target,
@@ -290,86 +294,39 @@ async fn revoke_one(
         let e = Error::not_found(format!("no lease {id} in the ledger"));
         return failed(&id, &e);
     }
-    let started = std::time::Instant::now();
-    let row = loop {
-        let claim = {
-            let (ledger, id, owner) = (ledger.clone(), id.clone(), owner.to_string());
-            let now = jiff::Timestamp::now().as_second();
-            tokio::task::spawn_blocking(move || ledger.claim(&id, &owner, now, CLAIM_HOLD_SECS))
-                .await
-        };
-        match claim {
-            Err(e) => return failed(&id, &Error::internal(format!("ledger task failed: {e}"))),
-            Ok(Err(e)) => return failed(&id, &e),
-            Ok(Ok(Claim::Claimed(row))) => break row,
-            // Finished by another sweeper since this one listed it: its work, not ours.
-            Ok(Ok(Claim::AlreadyRevoked(_))) if !by_id => return (None, ExitCode::Ok),
-            Ok(Ok(Claim::AlreadyRevoked(_))) => {
-                return (
-                    Some(result(&id, RevocationStatus::AlreadyRevoked, None)),
-                    ExitCode::Ok,
-                );
-            }
-            Ok(Ok(Claim::Unknown)) => {
-                return failed(
-                    &id,
-                    &Error::not_found(format!("no lease {id} in the ledger")),
-                );
-            }
-            // Another sweeper holds it: its work, not ours to report.
-            Ok(Ok(Claim::Busy)) if !by_id => return (None, ExitCode::Ok),
-            Ok(Ok(Claim::Busy)) if started.elapsed() > BUSY_WAIT => {
-                return failed(
-                    &id,
-                    &Error::temp_fail("another process is still revoking this lease"),
-                );
-            }
-            Ok(Ok(Claim::Busy)) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    };
-
-    let mut attempt = 0;
-    let outcome = loop {
-        attempt += 1;
-        match revoker.revoke(&row, jiff::Timestamp::now()).await {
-            Ok(o) => break Ok(o),
-            Err(e)
-                if attempt < TRIES
-                    && matches!(e.code(), ExitCode::TempFail | ExitCode::Unavailable) =>
-            {
-                let base = 200u64 << (attempt - 1);
-                tokio::time::sleep(Duration::from_millis(
-                    base / 2 + common::ledger::random_u64() % (base + 1),
-                ))
-                .await;
-            }
-            Err(e) => break Err(e),
-        }
-    };
-    let error_text = outcome.as_ref().err().map(|e| e.to_string());
-    let record = {
-        let (ledger, id, owner) = (ledger.clone(), id.clone(), owner.to_string());
-        tokio::task::spawn_blocking(move || ledger.finish(&id, &owner, error_text.as_deref())).await
-    };
-    if let Ok(Err(e)) | Err(e) = record.map_err(|e| Error::internal(e.to_string())) {
-        return failed(&id, &e);
-    }
-    match outcome {
-        Ok(Outcome::Revoked) => (
+    let wait = by_id.then_some(BUSY_WAIT);
+    match common::revoke::revoke_lease(ledger, revoker, &id, owner, wait).await {
+        Ok(Finished::Done(Outcome::Revoked, _)) => (
             Some(result(&id, RevocationStatus::Revoked, None)),
             ExitCode::Ok,
         ),
-        Ok(Outcome::AlreadyGone) => (
+        Ok(Finished::Done(Outcome::AlreadyGone, _)) => (
             Some(result(&id, RevocationStatus::AlreadyRevoked, None)),
             ExitCode::Ok,
         ),
-        Ok(Outcome::ExpiresOnly) => (
+        Ok(Finished::Done(Outcome::ExpiresOnly, lease)) => (
             Some(result(
                 &id,
                 RevocationStatus::ExpiresOnly,
-                Some(row.expires_at),
+                Some(lease.expires_at),
             )),
             ExitCode::Ok,
+        ),
+        // Finished by another sweeper since this one listed it: its work, not ours.
+        Ok(Finished::AlreadyRevoked) if !by_id => (None, ExitCode::Ok),
+        Ok(Finished::AlreadyRevoked) => (
+            Some(result(&id, RevocationStatus::AlreadyRevoked, None)),
+            ExitCode::Ok,
+        ),
+        // Another sweeper holds it: its work, not ours to report.
+        Ok(Finished::Busy) if !by_id => (None, ExitCode::Ok),
+        Ok(Finished::Busy) => failed(
+            &id,
+            &Error::temp_fail("another process is still revoking this lease"),
+        ),
+        Ok(Finished::Unknown) => failed(
+            &id,
+            &Error::not_found(format!("no lease {id} in the ledger")),
         ),
         Err(e) => failed(&id, &e),
     }

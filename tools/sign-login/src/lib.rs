@@ -4,7 +4,6 @@
 pub mod cli;
 mod sign;
 
-use anyhow::Context;
 use common::ExitCode;
 use common::docs::Request;
 use common::proof;
@@ -46,10 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         _ => None,
     };
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = common::runtime::current_thread()?;
     let creds = runtime.block_on(common::aws::credentials(&target.region))?;
     common::cli::log(
         cli.common.verbose,
@@ -75,10 +71,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         OutputFormat::Eks => {
             let cluster = cluster.expect("checked above");
             let url = sign::presign(&target, &creds, &cluster, now)?;
-            let expires = jiff::Timestamp::try_from(now)?
-                .checked_add(jiff::SignedDuration::from_mins(15))?
-                .strftime("%Y-%m-%dT%H:%M:%SZ")
-                .to_string();
+            let expires = common::time::format(
+                jiff::Timestamp::try_from(now)?.checked_add(jiff::SignedDuration::from_mins(15))?,
+            );
             serde_json::to_string(&proof::to_eks(&url, expires, cli.role.clone(), extra))?
         }
     };

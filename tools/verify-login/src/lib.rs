@@ -112,7 +112,7 @@ or write require_server_id = false to accept proofs meant for any server",
         Ok(VerifiedIdentity {
             identity,
             role: role_name,
-            verified_at: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            verified_at: common::time::format(now),
             request: decoded.extra,
         })
     }
