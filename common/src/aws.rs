@@ -65,6 +65,11 @@ impl HttpClient for LazyHttpClient {
     }
 }
 
+/// The HTTPS client every SDK client uses (built on first use).
+pub fn http_client() -> SharedHttpClient {
+    SharedHttpClient::new(LazyHttpClient::default())
+}
+
 fn retries() -> aws_config::retry::RetryConfig {
     aws_config::retry::RetryConfig::standard()
         .with_max_attempts(MAX_ATTEMPTS)
@@ -132,7 +137,7 @@ pub async fn credentials(region: &str) -> Result<Credentials> {
 }
 
 async fn resolve(region: Option<&str>) -> Result<(Region, SharedHttpClient, Credentials)> {
-    let http = SharedHttpClient::new(LazyHttpClient::default());
+    let http = http_client();
     let base = ProviderConfig::default().with_http_client(http.clone());
     let imds = imds_client(&base);
     let region = match region {

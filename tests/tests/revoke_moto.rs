@@ -21,8 +21,11 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use assert_cmd::assert::Assert;
+use common::config::Backend;
 use common::docs::{Lease, Revocation, RevocationStatus};
-use common::ledger::{IamUser, Lease as LeaseRow, Resources, Settings, SqliteStore, State, Store};
+use common::ledger::{
+    DynamoStore, IamUser, Lease as LeaseRow, Resources, Settings, SqliteStore, State, Store,
+};
 use serde_json::{Value, json};
 use support::{Creds, bin, moto, unique};
 
@@ -210,11 +213,14 @@ fn boto(code: &str) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// One test's world: a config with its own ledger, and moto's keys and endpoint.
+/// One test's world: a config with its own state store (a SQLite file, or a
+/// DynamoDB table on moto), and moto's keys and endpoint.
 struct Site {
     dir: tempfile::TempDir,
     config: PathBuf,
+    backend: Backend,
     ledger: PathBuf,
+    table: String,
     profiles: String,
     moto: String,
     creds: Creds,
@@ -222,14 +228,16 @@ struct Site {
 
 impl Site {
     /// A config with `profiles` and `[ledger] pending_grace = "0s"`.
-    fn new(profiles: &str) -> Site {
+    fn new(backend: Backend, profiles: &str) -> Site {
         let dir = tempfile::tempdir().unwrap();
         let ledger = dir.path().join("state/leases.db");
         let creds = admin();
         let endpoint = moto().endpoint.clone();
         let mut site = Site {
             config: PathBuf::new(),
+            backend,
             ledger,
+            table: unique("vl-leases"),
             profiles: profiles.to_string(),
             moto: endpoint,
             creds,
@@ -242,25 +250,58 @@ impl Site {
         site
     }
 
+    /// A second host sharing this site's DynamoDB table: its own directory (HOME and
+    /// XDG dirs), config file and processes.
+    fn other_host(&self) -> Site {
+        assert_eq!(
+            self.backend,
+            Backend::Dynamodb,
+            "hosts share a DynamoDB table only"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let mut site = Site {
+            config: PathBuf::new(),
+            backend: Backend::Dynamodb,
+            ledger: dir.path().join("state/leases.db"),
+            table: self.table.clone(),
+            profiles: self.profiles.clone(),
+            moto: self.moto.clone(),
+            creds: self.creds.clone(),
+            dir,
+        };
+        site.config = site.config_with_grace("0s");
+        site
+    }
+
     /// Another config file for the same ledger and profiles.
     fn config_with_grace(&self, grace: &str) -> PathBuf {
         let path = self.dir.path().join(format!("config-{grace}.toml"));
         std::fs::write(
             &path,
             format!(
-                "{}[ledger]\npath = \"{}\"\npending_grace = \"{grace}\"\n",
+                "{}[ledger]\n{}\npending_grace = \"{grace}\"\n",
                 self.profiles,
-                self.ledger.display()
+                self.store_lines()
             ),
         )
         .unwrap();
         path
     }
 
+    /// The `[ledger]` lines naming this site's store.
+    fn store_lines(&self) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("path = \"{}\"", self.ledger.display()),
+            Backend::Dynamodb => format!("backend = \"dynamodb\"\ntable = \"{}\"", self.table),
+        }
+    }
+
     fn command(&self, tool: &str, endpoint: &str, config: &Path) -> Command {
         let mut cmd = bin(tool);
         self.creds.apply(&mut cmd);
+        // The store talks to moto directly; `endpoint` (maybe a fault proxy) is IAM's.
         cmd.env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &self.moto)
             .env("AWS_REGION", REGION)
             .arg("--config")
             .arg(config);
@@ -278,6 +319,7 @@ impl Site {
         cmd.env("AWS_ACCESS_KEY_ID", &self.creds.access_key_id)
             .env("AWS_SECRET_ACCESS_KEY", &self.creds.secret_access_key)
             .env("AWS_ENDPOINT_URL", endpoint)
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &self.moto)
             .env("AWS_REGION", REGION)
             .arg("--config")
             .arg(config);
@@ -345,15 +387,17 @@ impl Site {
 
     /// The site's state store, as the tools open it.
     fn ledger(&self) -> Ledger {
-        Ledger(Box::new(
-            SqliteStore::open(
-                &self.ledger,
-                Settings {
-                    retain: common::ledger::DEFAULT_RETAIN,
-                },
-            )
-            .unwrap(),
-        ))
+        let settings = Settings {
+            retain: common::ledger::DEFAULT_RETAIN,
+        };
+        Ledger(match self.backend {
+            Backend::Sqlite => Box::new(SqliteStore::open(&self.ledger, settings).unwrap()),
+            Backend::Dynamodb => Box::new(DynamoStore::with_config(
+                &support::sdk_config(&self.moto, &self.creds),
+                &self.table,
+                settings,
+            )),
+        })
     }
 
     fn row(&self, id: &str) -> LeaseRow {
@@ -370,9 +414,7 @@ impl Site {
 /// A state store read and written from a test's own (synchronous) code.
 struct Ledger(Box<dyn Store>);
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    common::runtime::current_thread().unwrap().block_on(f)
-}
+use support::block;
 
 impl Ledger {
     fn get(&self, id: &str) -> Option<LeaseRow> {
@@ -393,13 +435,40 @@ fn user_name(row: &LeaseRow) -> Option<&str> {
     }
 }
 
+/// Each test body runs once on the SQLite store and once on a DynamoDB table.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $( #[test] fn $name() { super::$name(super::Backend::Sqlite) } )*
+        }
+        mod dynamodb {
+            $( #[test] fn $name() { super::$name(super::Backend::Dynamodb) } )*
+        }
+    };
+}
+
+on_both_backends!(
+    expired_sweep_revokes_exactly_the_expired_leases,
+    prefix_revokes_one_profile_and_dry_run_changes_nothing,
+    leases_by_argument_by_document_and_by_bare_id,
+    sts_leases_expire_only_unless_hard,
+    interrupted_mints_are_rolled_back_completely,
+    mints_killed_at_random_leave_nothing_behind,
+    parallel_sweepers_revoke_each_lease_once,
+    a_few_faults_are_retried_away,
+    a_failing_aws_marks_the_lease_failed_until_the_next_sweep,
+    exit_codes,
+);
+
 // ---------------------------------------------------------------- 1. the expiry sweep
 
-#[test]
-fn expired_sweep_revokes_exactly_the_expired_leases() {
+fn expired_sweep_revokes_exactly_the_expired_leases(backend: Backend) {
     let short = unique("short");
     let long = unique("long");
-    let site = Site::new(&(iam_profile(&short, "1s") + &iam_profile(&long, "1h")));
+    let site = Site::new(
+        backend,
+        &(iam_profile(&short, "1s") + &iam_profile(&long, "1h")),
+    );
     let expired: Vec<Lease> = (0..3).map(|_| site.mint(&short)).collect();
     let kept = site.mint(&long);
     for lease in &expired {
@@ -440,11 +509,13 @@ fn expired_sweep_revokes_exactly_the_expired_leases() {
 
 // ---------------------------------------------------------------- 2. --prefix and --dry-run
 
-#[test]
-fn prefix_revokes_one_profile_and_dry_run_changes_nothing() {
+fn prefix_revokes_one_profile_and_dry_run_changes_nothing(backend: Backend) {
     let a_profile = unique("pa");
     let b_profile = unique("pb");
-    let site = Site::new(&(iam_profile(&a_profile, "1s") + &iam_profile(&b_profile, "1h")));
+    let site = Site::new(
+        backend,
+        &(iam_profile(&a_profile, "1s") + &iam_profile(&b_profile, "1h")),
+    );
     let a_leases: Vec<Lease> = (0..2).map(|_| site.mint(&a_profile)).collect();
     let b_leases: Vec<Lease> = (0..2).map(|_| site.mint(&b_profile)).collect();
     wait_past(&a_leases);
@@ -537,10 +608,9 @@ fn prefix_revokes_one_profile_and_dry_run_changes_nothing() {
 
 // ---------------------------------------------------------------- 3. leases named by id
 
-#[test]
-fn leases_by_argument_by_document_and_by_bare_id() {
+fn leases_by_argument_by_document_and_by_bare_id(backend: Backend) {
     let profile = unique("ids");
-    let site = Site::new(&iam_profile(&profile, "1h"));
+    let site = Site::new(backend, &iam_profile(&profile, "1h"));
     let leases: Vec<Lease> = (0..3).map(|_| site.mint(&profile)).collect();
     assert_eq!(users(&user_prefix(&profile)).len(), 3);
 
@@ -620,13 +690,15 @@ fn leases_by_argument_by_document_and_by_bare_id() {
     assert!(stderr(&a).contains(&unknown), "{}", stderr(&a));
 }
 
-#[test]
-fn sts_leases_expire_only_unless_hard() {
+fn sts_leases_expire_only_unless_hard(backend: Backend) {
     let role = unique("deployer");
     let (_, _, role_arn) = moto().role(&role);
     let sts = unique("sts");
     let iam = unique("iamx");
-    let site = Site::new(&(sts_profile(&sts, &role_arn) + &iam_profile(&iam, "1h")));
+    let site = Site::new(
+        backend,
+        &(sts_profile(&sts, &role_arn) + &iam_profile(&iam, "1h")),
+    );
 
     let soft = site.mint(&sts);
     assert_eq!(soft.credential_type, "assumed_role");
@@ -704,10 +776,9 @@ fn sts_leases_expire_only_unless_hard() {
 
 // ---------------------------------------------------------------- 4. half-made users
 
-#[test]
-fn interrupted_mints_are_rolled_back_completely() {
+fn interrupted_mints_are_rolled_back_completely(backend: Backend) {
     let profile = unique("half");
-    let site = Site::new(&iam_profile(&profile, "1h"));
+    let site = Site::new(backend, &iam_profile(&profile, "1h"));
     // A user an interrupted mint made more of than its row says: an access key, an
     // inline policy, a managed policy and a group, none of them recorded.
     let user = format!("{}{:016x}", user_prefix(&profile), random_u64());
@@ -788,8 +859,7 @@ fn interrupted_mints_are_rolled_back_completely() {
 
 // ---------------------------------------------------------------- 5. mints killed at random
 
-#[test]
-fn mints_killed_at_random_leave_nothing_behind() {
+fn mints_killed_at_random_leave_nothing_behind(backend: Backend) {
     let profile = unique("kill");
     let group = unique("kgrp");
     moto().call(json!({"op": "group", "name": group}));
@@ -798,12 +868,15 @@ fn mints_killed_at_random_leave_nothing_behind() {
         .as_str()
         .unwrap()
         .to_string();
-    let site = Site::new(&iam_profile_with(
-        &profile,
-        "1h",
-        std::slice::from_ref(&group),
-        std::slice::from_ref(&policy_arn),
-    ));
+    let site = Site::new(
+        backend,
+        &iam_profile_with(
+            &profile,
+            "1h",
+            std::slice::from_ref(&group),
+            std::slice::from_ref(&policy_arn),
+        ),
+    );
 
     // How long one whole mint takes here, now.
     let start = Instant::now();
@@ -885,10 +958,9 @@ fn mints_killed_at_random_leave_nothing_behind() {
 
 // ---------------------------------------------------------------- 6. parallel sweepers
 
-#[test]
-fn parallel_sweepers_revoke_each_lease_once() {
+fn parallel_sweepers_revoke_each_lease_once(backend: Backend) {
     let profile = unique("par");
-    let site = Site::new(&iam_profile(&profile, "1s"));
+    let site = Site::new(backend, &iam_profile(&profile, "1s"));
     // Two rounds: the sweepers race differently each time.
     for round in 0..2 {
         let leases = site.mint_many(&profile, 20);
@@ -896,31 +968,8 @@ fn parallel_sweepers_revoke_each_lease_once() {
         assert_eq!(users(&user_prefix(&profile)).len(), 20);
         wait_past(&leases);
 
-        let sweepers: Vec<Child> = (0..3)
-            .map(|_| {
-                site.std_command("revoke-lease", &site.moto)
-                    .arg("--expired")
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        let mut all = Vec::new();
-        let mut per_sweeper = Vec::new();
-        for child in sweepers {
-            let out = child.wait_with_output().unwrap();
-            assert!(
-                out.status.success(),
-                "revoke-lease: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let got = parse_results(&out.stdout);
-            per_sweeper.push(got.len());
-            all.extend(got);
-        }
-        eprintln!("round {round}: lines per sweeper: {per_sweeper:?}");
+        let all = sweep_from(&[&site], 3);
+        eprintln!("round {round}: {} result lines", all.len());
         assert_eq!(
             with_status(&all, RevocationStatus::Failed),
             BTreeSet::new(),
@@ -948,7 +997,7 @@ fn parallel_sweepers_revoke_each_lease_once() {
 fn a_new_ledger_opened_by_several_processes_at_once() {
     // The first sweeps (or mints) on a fresh host can start together; each must wait
     // for the others to create the ledger, not fail with "database is locked".
-    let site = Site::new("");
+    let site = Site::new(Backend::Sqlite, "");
     let mut errors = Vec::new();
     for round in 0..30 {
         let config = site.dir.path().join(format!("fresh-{round}.toml"));
@@ -1153,10 +1202,9 @@ fn proxy_connection(mut client: TcpStream, upstream: SocketAddr, state: &Mutex<P
     let _ = back.join();
 }
 
-#[test]
-fn a_few_faults_are_retried_away() {
+fn a_few_faults_are_retried_away(backend: Backend) {
     let profile = unique("flaky");
-    let site = Site::new(&iam_profile(&profile, "1h"));
+    let site = Site::new(backend, &iam_profile(&profile, "1h"));
     let proxy = Proxy::start(&site.moto);
 
     proxy.fail(2, Fault::Throttle);
@@ -1188,10 +1236,9 @@ fn a_few_faults_are_retried_away() {
     assert_eq!(site.state(&lease.lease_id), State::Revoked);
 }
 
-#[test]
-fn a_failing_aws_marks_the_lease_failed_until_the_next_sweep() {
+fn a_failing_aws_marks_the_lease_failed_until_the_next_sweep(backend: Backend) {
     let profile = unique("down");
-    let site = Site::new(&iam_profile(&profile, "1s"));
+    let site = Site::new(backend, &iam_profile(&profile, "1s"));
     let proxy = Proxy::start(&site.moto);
     let lease = site.mint(&profile);
     wait_past(std::slice::from_ref(&lease));
@@ -1277,10 +1324,9 @@ fn a_failing_aws_marks_the_lease_failed_until_the_next_sweep() {
 
 // ---------------------------------------------------------------- 8. exit codes
 
-#[test]
-fn exit_codes() {
+fn exit_codes(backend: Backend) {
     let profile = unique("codes");
-    let site = Site::new(&iam_profile(&profile, "1h"));
+    let site = Site::new(backend, &iam_profile(&profile, "1h"));
 
     // Nothing named, an empty (non-terminal) stdin: nothing to do.
     let a = site.revoke().write_stdin("").assert().success();
@@ -1345,4 +1391,96 @@ fn exit_codes() {
     assert_eq!(results(&a)[0].status, RevocationStatus::Revoked);
     let a = site.revoke().arg(&lease.lease_id).assert().success();
     assert_eq!(results(&a)[0].status, RevocationStatus::AlreadyRevoked);
+}
+
+// ---------------------------------------------------------------- 9. many hosts, one table
+
+/// Runs `revoke-lease --expired` on each site, `per_host` processes each, all at once,
+/// and returns every result line.
+fn sweep_from(sites: &[&Site], per_host: usize) -> Vec<Revocation> {
+    let children: Vec<Child> = sites
+        .iter()
+        .flat_map(|site| (0..per_host).map(move |_| site))
+        .map(|site| {
+            site.std_command("revoke-lease", &site.moto)
+                .arg("--expired")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut all = Vec::new();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "revoke-lease: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        all.extend(parse_results(&out.stdout));
+    }
+    all
+}
+
+/// Two hosts sharing one table: leases minted on either are swept by three sweepers
+/// on each host at once, each exactly once; mints killed on host A are rolled back by
+/// host B, which never saw them.
+#[test]
+fn two_hosts_share_one_dynamodb_table() {
+    let profile = unique("hosts");
+    let a = Site::new(Backend::Dynamodb, &iam_profile(&profile, "1s"));
+    let b = a.other_host();
+    assert_ne!(a.dir.path(), b.dir.path());
+
+    let mut leases = a.mint_many(&profile, 10);
+    leases.extend(b.mint_many(&profile, 10));
+    assert_eq!(ids(&leases).len(), 20);
+    assert_eq!(users(&user_prefix(&profile)).len(), 20);
+    wait_past(&leases);
+    let all = sweep_from(&[&a, &b], 3);
+    assert!(
+        all.iter().all(|r| r.status == RevocationStatus::Revoked),
+        "{all:#?}"
+    );
+    by_id(&all);
+    assert_eq!(with_status(&all, RevocationStatus::Revoked), ids(&leases));
+    assert_eq!(users(&user_prefix(&profile)), Vec::<String>::new());
+    for l in &leases {
+        assert_eq!(b.state(&l.lease_id), State::Revoked);
+    }
+
+    // Host A dies in the middle of its mints; host B cleans up.
+    let start = Instant::now();
+    a.mint(&profile);
+    let full = start.elapsed();
+    for i in 0..8u32 {
+        let mut child = a
+            .std_command("mint-creds", &a.moto)
+            .arg(&profile)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(full.mul_f64(f64::from(i) / 8.0));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let swept = b.revoke().arg("--expired").assert().success();
+    let rest = b
+        .revoke()
+        .args(["--prefix", &format!("creds/{profile}/")])
+        .assert()
+        .success();
+    for r in results(&swept).iter().chain(&results(&rest)) {
+        assert_ne!(r.status, RevocationStatus::Failed, "{r:?}");
+    }
+    assert_eq!(users(&user_prefix(&profile)), Vec::<String>::new());
+    assert!(
+        b.ledger()
+            .live_with_prefix(&format!("creds/{profile}/"))
+            .is_empty()
+    );
 }

@@ -7,6 +7,7 @@
 //! leaves a row the next sweep rolls back. No secret is ever stored, only the names of
 //! what was (or was about to be) created.
 
+mod dynamodb;
 mod sqlite;
 
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ use jiff::Timestamp;
 use crate::config::{Backend, Config, CredsType};
 use crate::error::{Error, Result};
 
+pub use dynamodb::DynamoStore;
 pub use sqlite::SqliteStore;
 
 /// How long a revoked lease stays in the store for audit, unless `[ledger] retain`.
@@ -298,8 +300,8 @@ pub async fn open(config: &Config) -> Result<Box<dyn Store>> {
     let settings = Settings::from_config(config);
     match config.ledger.backend {
         Backend::Sqlite => Ok(Box::new(SqliteStore::open(&path(config)?, settings)?)),
-        Backend::Dynamodb => Err(Error::config(
-            "[ledger] backend = \"dynamodb\" is not available in this build",
+        Backend::Dynamodb => Ok(Box::new(
+            DynamoStore::open(config.ledger.table(), settings).await?,
         )),
     }
 }
@@ -328,9 +330,10 @@ pub fn owner(tag: &str) -> String {
     )
 }
 
-#[cfg(test)]
-pub(crate) mod contract {
-    //! The behaviour every backend must show, run by each backend's tests.
+#[cfg(any(test, feature = "contract"))]
+pub mod contract {
+    //! The behaviour every backend must show, run by each backend's tests (the
+    //! DynamoDB backend's against the emulator, from the tests crate).
 
     use super::*;
 
@@ -490,6 +493,15 @@ pub(crate) mod contract {
             s.insert_pending(&l).await.unwrap();
             assert_eq!(s.get(&l.id).await.unwrap().unwrap(), l);
         }
+    }
+
+    /// Every check above, in order, on an empty store.
+    pub async fn all(s: &dyn Store) {
+        lifecycle(s).await;
+        failures_are_kept_for_the_next_sweep(s).await;
+        prefix_is_a_range(s).await;
+        every_type_round_trips(s).await;
+        a_proof_is_used_once(s).await;
     }
 
     pub async fn a_proof_is_used_once(s: &dyn Store) {

@@ -495,11 +495,7 @@ mod tests {
     fn contract() {
         block(async {
             let (_d, s) = store();
-            contract::lifecycle(&s).await;
-            contract::failures_are_kept_for_the_next_sweep(&s).await;
-            contract::prefix_is_a_range(&s).await;
-            contract::every_type_round_trips(&s).await;
-            contract::a_proof_is_used_once(&s).await;
+            contract::all(&s).await;
         });
     }
 

@@ -307,3 +307,27 @@ pub fn run_with_open_stdin(
     drop(held);
     (code, drain(child.stdout.take()), drain(child.stderr.take()))
 }
+
+/// Runs a future to its end on a one-thread runtime, for test code that is not async.
+pub fn block<F: std::future::Future>(f: F) -> F::Output {
+    common::runtime::current_thread().unwrap().block_on(f)
+}
+
+/// An SDK config for moto with these keys, as a tool would load it from the
+/// environment (for tests that read a DynamoDB store directly).
+pub fn sdk_config(endpoint: &str, creds: &Creds) -> aws_config::SdkConfig {
+    block(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .http_client(common::aws::http_client())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                &creds.access_key_id,
+                &creds.secret_access_key,
+                creds.session_token.clone(),
+                None,
+                "test",
+            ))
+            .load(),
+    )
+}
