@@ -14,6 +14,16 @@ use crate::docs::{
 };
 use crate::error::{Error, Result};
 
+/// The name a proof goes by once used: the SHA-256 (hex) of its SigV4 signature.
+/// Single-use records and audit lines carry this, never the proof.
+pub fn signature_hash(signature: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(signature.to_ascii_lowercase().as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Prefix of an EKS token; the rest is the unpadded base64url of a presigned URL.
 pub const EKS_TOKEN_PREFIX: &str = "k8s-aws-v1.";
 pub const EKS_API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
@@ -328,6 +338,18 @@ mod tests {
             ],
             body: b"Action=GetCallerIdentity&Version=2011-06-15".to_vec(),
         }
+    }
+
+    #[test]
+    fn signature_hashes() {
+        let h = signature_hash(&"A".repeat(64));
+        assert_eq!(h.len(), 64);
+        assert_eq!(
+            h,
+            signature_hash(&"a".repeat(64)),
+            "hex case does not matter"
+        );
+        assert_ne!(h, signature_hash(&"b".repeat(64)));
     }
 
     #[test]

@@ -141,8 +141,22 @@ fn vault_proof_matches_vaults_login_payload() {
     let auth = headers["Authorization"][0].as_str().unwrap();
     assert!(auth.contains("/us-east-1/sts/aws4_request"), "{auth}");
     assert!(
-        auth.contains("SignedHeaders=content-type;host;x-amz-date;x-vault-aws-iam-server-id"),
+        auth.contains(
+            "SignedHeaders=content-type;host;x-amz-date;x-vault-aws-iam-server-id;x-vaultless-nonce"
+        ),
         "{auth}"
+    );
+    // Two proofs made in the same second are still two proofs.
+    let again = sign(&Creds::fake(), &["--server-id", SERVER_ID, "--role", "ci"]);
+    assert_ne!(
+        common::proof::decode(proof.as_bytes())
+            .unwrap()
+            .request
+            .headers,
+        common::proof::decode(again.as_bytes())
+            .unwrap()
+            .request
+            .headers
     );
 }
 

@@ -463,6 +463,11 @@ fn eks_token_is_forwarded_as_presigned_get() {
     assert_eq!(seen[0].header("Host"), Some("sts.amazonaws.com"));
     assert_eq!(seen[0].header("x-k8s-aws-id"), Some(SERVER_ID));
     assert_eq!(seen[0].header("Accept"), Some("application/json"));
+
+    // kubectl reuses one token for up to 15 minutes: EKS tokens are not single-use.
+    let again = run(&sts.endpoint(), &token);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert_eq!(sts.requests().len(), 2);
 }
 
 // ---------------------------------------------------------------------------------
@@ -674,13 +679,15 @@ fn connection_refused_is_unavailable() {
 fn batch_mixes_verified_and_refused() {
     let sts = FakeSts::start(xml("200 OK", &good_answer()));
     let good = proof();
-    let wrong_role = support::tamper(&good, |_| {}).replace(r#""role":"any""#, r#""role":"nope""#);
+    let wrong_role =
+        support::tamper(&proof(), |_| {}).replace(r#""role":"any""#, r#""role":"nope""#);
     assert!(wrong_role.contains(r#""role":"nope""#));
-    let stdin = format!("{good}\n{wrong_role}\nnot json\n{good}\n");
+    let other = proof();
+    let stdin = format!("{good}\n{wrong_role}\nnot json\n{other}\n{good}\n");
     let r = run(&sts.endpoint(), &stdin);
     assert_eq!(r.code, Some(77), "{}", r.stderr);
     let lines: Vec<&str> = r.stdout.lines().collect();
-    assert_eq!(lines.len(), 4, "{}", r.stdout);
+    assert_eq!(lines.len(), 5, "{}", r.stdout);
     assert_eq!(support::parse_identity(lines[0]).identity.arn, ALICE);
     let e: common::docs::ErrorLine = serde_json::from_str(lines[1]).unwrap();
     assert_eq!(e.error.code, 77);
@@ -694,7 +701,19 @@ fn batch_mixes_verified_and_refused() {
     let e: common::docs::ErrorLine = serde_json::from_str(lines[2]).unwrap();
     assert_eq!(e.error.code, 65);
     assert_eq!(support::parse_identity(lines[3]).role, "any");
-    assert_eq!(sts.requests().len(), 3, "the bad document is not sent");
+    // The first proof again: a replay, refused on its second line without a request.
+    let e: common::docs::ErrorLine = serde_json::from_str(lines[4]).unwrap();
+    assert_eq!(e.error.code, 77);
+    assert!(
+        e.error.message.contains("already used"),
+        "{}",
+        e.error.message
+    );
+    assert_eq!(
+        sts.requests().len(),
+        3,
+        "neither the bad document nor the replay is sent"
+    );
 }
 
 /// The peak resident memory (KiB) of a running process, from /proc, while it runs.

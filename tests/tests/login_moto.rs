@@ -329,45 +329,37 @@ fn batch_keeps_order_and_reports_the_worst_code() {
 #[test]
 fn proofs_shaped_like_other_real_clients_verify() {
     let mut m = moto();
-    let (creds, arn, _) = m.user(&unique("clients"));
-    let go = json!({"op": "botocore", "creds": creds.to_json(), "server_id": SERVER_ID,
-        "sign_headers": {"Content-Length": "43"}, "drop": ["Content-Length"], "go_names": true,
-        "unsigned": {"User-Agent": "aws-sdk-go-v2/1.36.3 os/linux lang/go#1.24"}});
+    // One user per variant: two of them signed alike in one second would be one proof.
+    let mut signed = |name: &'static str, mut req: serde_json::Value| {
+        let (creds, arn, _) = m.user(&unique("clients"));
+        req["op"] = json!("botocore");
+        req["creds"] = creds.to_json();
+        req["server_id"] = json!(SERVER_ID);
+        (name, m.call(req), arn)
+    };
+    let go = json!({"sign_headers": {"Content-Length": "43"}, "drop": ["Content-Length"],
+        "go_names": true, "unsigned": {"User-Agent": "aws-sdk-go-v2/1.36.3 os/linux lang/go#1.24"}});
+    let mut akeyless = go.clone();
+    akeyless["format"] = json!("akeyless");
     let variants = [
-        ("vault CLI (Go)", m.call(go.clone())),
-        (
-            "akeyless (Go)",
-            m.call({
-                let mut v = go.clone();
-                v["format"] = json!("akeyless");
-                v
-            }),
-        ),
-        (
+        signed("vault CLI (Go)", go),
+        signed("akeyless (Go)", akeyless),
+        signed(
             "JavaScript v3",
-            m.call(
-                json!({"op": "botocore", "creds": creds.to_json(), "server_id": SERVER_ID,
-            "sign_headers": {"X-Amz-User-Agent": "aws-sdk-js/3.700.0"}}),
-            ),
+            json!({"sign_headers": {"X-Amz-User-Agent": "aws-sdk-js/3.700.0"}}),
         ),
-        (
+        signed(
             "dual-stack",
-            m.call(
-                json!({"op": "botocore", "creds": creds.to_json(), "server_id": SERVER_ID,
-            "region": "us-west-2", "url": "https://sts.us-west-2.api.aws/"}),
-            ),
+            json!({"region": "us-west-2", "url": "https://sts.us-west-2.api.aws/"}),
         ),
-        (
+        signed(
             "explicit :443",
-            m.call(
-                json!({"op": "botocore", "creds": creds.to_json(), "server_id": SERVER_ID,
-            "url": "https://sts.amazonaws.com:443/"}),
-            ),
+            json!({"url": "https://sts.amazonaws.com:443/"}),
         ),
     ];
     let cfg = config_for(&m.endpoint, "");
     drop(m);
-    for (name, mut proof) in variants {
+    for (name, mut proof, arn) in variants {
         proof["role"] = json!("any");
         let req = common::proof::decode(proof.to_string().as_bytes())
             .unwrap()

@@ -26,15 +26,7 @@ fn dynamodb_store_keeps_the_contract_on_a_table_it_creates() {
 /// A user allowed everything, for the tools and stores under test.
 fn admin_with_all() -> (String, Creds) {
     let mut m = moto();
-    let v = m.call(json!({"op": "user", "name": unique("ddb"), "policy": {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}));
-    let creds = Creds {
-        access_key_id: v["access_key_id"].as_str().unwrap().into(),
-        secret_access_key: v["secret_access_key"].as_str().unwrap().into(),
-        session_token: None,
-    };
-    (m.endpoint.clone(), creds)
+    (m.endpoint.clone(), m.admin("ddb"))
 }
 
 /// A caller that may use the table but not create it gets 78 and the exact

@@ -235,6 +235,15 @@ impl Moto {
         )
     }
 
+    /// A new IAM user allowed every action, with an access key (a broker's or an
+    /// operator's identity).
+    pub fn admin(&mut self, prefix: &str) -> Creds {
+        let v = self.call(json!({"op": "user", "name": unique(prefix), "policy": {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}}));
+        Creds::from_json(&v)
+    }
+
     /// A new IAM role, assumed: (temporary credentials, assumed-role ARN, role ARN).
     pub fn role(&mut self, name: &str) -> (Creds, String, String) {
         let v = self.call(json!({"op": "role", "name": name}));

@@ -126,6 +126,12 @@ fn header_err(e: impl std::fmt::Display) -> Error {
     Error::usage(format!("header value not allowed in an HTTP header: {e}"))
 }
 
+/// A signed header with 64 random bits, so that two proofs made by one identity in
+/// the same second (X-Amz-Date's resolution) differ: a verifier that lets a proof
+/// verify once must not refuse the second of two honest logins. STS ignores it;
+/// Vault forwards it as it does every header that is not X-Amz-*.
+pub const NONCE_HEADER: &str = "X-Vaultless-Nonce";
+
 /// Signs `POST <url>` with the GetCallerIdentity body, as Vault and Akeyless expect.
 pub fn post(
     target: &Target,
@@ -137,7 +143,8 @@ pub fn post(
         .method("POST")
         .uri(&target.url)
         .header("Host", &target.host)
-        .header("Content-Type", CONTENT_TYPE);
+        .header("Content-Type", CONTENT_TYPE)
+        .header(NONCE_HEADER, format!("{:016x}", fastrand::u64(..)));
     if let Some(id) = server_id {
         builder = builder.header(SERVER_ID_HEADER, id);
     }

@@ -82,6 +82,10 @@ pub struct Outgoing {
     pub body: Vec<u8>,
     /// Presigned GET: STS is asked for JSON, as the EKS authenticator does.
     pub presigned: bool,
+    /// The SigV4 signature (hex), which names the proof for single use.
+    pub signature: String,
+    /// The signed time (X-Amz-Date).
+    pub signed_at: Timestamp,
 }
 
 fn denied(text: impl Into<String>) -> Error {
@@ -307,6 +311,7 @@ struct Authorization {
     scope_date: String,
     service: String,
     signed_headers: Vec<String>,
+    signature: String,
 }
 
 fn parse_credential(value: &str) -> Result<(String, String)> {
@@ -365,6 +370,7 @@ fn parse_authorization(value: &str) -> Result<Authorization> {
         scope_date,
         service,
         signed_headers: signed_list(signed)?,
+        signature: signature.to_ascii_lowercase(),
     })
 }
 
@@ -463,7 +469,7 @@ fn check_presigned(
         )));
     }
     let amz_date = need("X-Amz-Date")?;
-    check_date(amz_date, now, policy.max_skew)?;
+    let signed_at = check_date(amz_date, now, policy.max_skew)?;
     let (scope_date, service) = parse_credential(need("X-Amz-Credential")?)?;
     check_scope(&scope_date, &service, amz_date)?;
     let signed = signed_list(need("X-Amz-SignedHeaders")?)?;
@@ -501,6 +507,8 @@ fn check_presigned(
         ],
         body: Vec::new(),
         presigned: true,
+        signature: sig.to_ascii_lowercase(),
+        signed_at,
     })
 }
 
@@ -567,7 +575,7 @@ fn check_post(proof: &Decoded, url: Url<'_>, policy: &Policy, now: Timestamp) ->
         return Err(denied("X-Amz-Date is not among the signed headers")
             .hint("the signing time must be signed; sign with an AWS SDK or sign-login"));
     }
-    check_date(amz_date, now, policy.max_skew)?;
+    let signed_at = check_date(amz_date, now, policy.max_skew)?;
     check_scope(&auth.scope_date, &auth.service, amz_date)?;
     if !auth.signed_headers.iter().any(|h| h == "host") {
         return Err(denied("host is not among the signed headers"));
@@ -644,6 +652,8 @@ fn check_post(proof: &Decoded, url: Url<'_>, policy: &Policy, now: Timestamp) ->
         headers: forwarded,
         body: req.body.clone(),
         presigned: false,
+        signature: auth.signature,
+        signed_at,
     })
 }
 

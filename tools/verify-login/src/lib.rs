@@ -13,6 +13,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use common::config::Loaded;
 use common::docs::VerifiedIdentity;
+use common::ledger::Store;
+use common::proof::Format;
 use common::{Error, ExitCode, Result};
 
 use crate::checks::Policy;
@@ -27,6 +29,18 @@ pub struct Verifier {
     sts: Sts,
     loaded: Loaded,
     verbose: bool,
+    /// The state store for single-use records, opened on the first proof that needs it.
+    store: tokio::sync::OnceCell<Box<dyn Store>>,
+}
+
+/// A proof that passed the local checks, ready to send to STS.
+pub struct Prepared {
+    decoded: common::proof::Decoded,
+    outgoing: checks::Outgoing,
+    checked_at: jiff::Timestamp,
+    /// The single-use name of the proof; `None` when it is exempt (EKS tokens, or
+    /// single_use = false).
+    hash: Option<String>,
 }
 
 impl Verifier {
@@ -55,11 +69,18 @@ or write require_server_id = false to accept proofs meant for any server",
             sts,
             loaded,
             verbose,
+            store: tokio::sync::OnceCell::new(),
         })
     }
 
     /// Verifies one proof document, start to end.
     pub async fn verify(&self, index: usize, doc: &[u8]) -> Result<VerifiedIdentity> {
+        let prepared = self.prepare(doc)?;
+        self.complete(index, prepared).await
+    }
+
+    /// Everything checked before a connection is opened.
+    pub fn prepare(&self, doc: &[u8]) -> Result<Prepared> {
         if doc.len() > checks::MAX_PROOF_BYTES {
             return Err(Error::bad_input(format!(
                 "proof is larger than {} KiB",
@@ -67,8 +88,28 @@ or write require_server_id = false to accept proofs meant for any server",
             )));
         }
         let decoded = common::proof::decode(doc)?;
-        let now = jiff::Timestamp::now();
-        let outgoing = checks::check(&decoded, &self.policy, now)?;
+        let checked_at = jiff::Timestamp::now();
+        let outgoing = checks::check(&decoded, &self.policy, checked_at)?;
+        // kubectl reuses one EKS token for up to 15 minutes by design.
+        let hash = (self.loaded.config.login.single_use() && decoded.format != Format::Eks)
+            .then(|| common::proof::signature_hash(&outgoing.signature));
+        Ok(Prepared {
+            decoded,
+            outgoing,
+            checked_at,
+            hash,
+        })
+    }
+
+    /// Sends a prepared proof to STS, matches the login role, and records its single
+    /// use: of any number of verifiers sharing the store, one accepts a proof.
+    pub async fn complete(&self, index: usize, prepared: Prepared) -> Result<VerifiedIdentity> {
+        let Prepared {
+            decoded,
+            outgoing,
+            checked_at: now,
+            hash,
+        } = prepared;
         let (scheme, authority) = self.sts.destination(&outgoing);
         common::cli::log(
             self.verbose,
@@ -101,6 +142,9 @@ or write require_server_id = false to accept proofs meant for any server",
             ))
         })?;
         identity::check_bindings(&identity, &role_name, role)?;
+        if let Some(hash) = &hash {
+            self.use_once(hash, &outgoing).await?;
+        }
         common::cli::log(
             self.verbose,
             TOOL,
@@ -120,6 +164,33 @@ or write require_server_id = false to accept proofs meant for any server",
 
 /// Splits stdin into proof documents: one JSON document (even pretty-printed), or
 /// one per non-empty line.
+impl Verifier {
+    /// Records the proof as used, refusing it when it already was.
+    async fn use_once(&self, hash: &str, outgoing: &checks::Outgoing) -> Result<()> {
+        let store = self
+            .store
+            .get_or_try_init(|| common::ledger::open(&self.loaded.config))
+            .await?;
+        let skew = jiff::SignedDuration::try_from(self.policy.max_skew)
+            .unwrap_or(jiff::SignedDuration::MAX);
+        // Past X-Amz-Date + max_skew the proof is refused as stale anyway.
+        let until = outgoing
+            .signed_at
+            .checked_add(skew)
+            .unwrap_or(jiff::Timestamp::MAX);
+        if store.use_proof(hash, until).await? {
+            Ok(())
+        } else {
+            Err(already_used())
+        }
+    }
+}
+
+fn already_used() -> Error {
+    Error::denied("proof was already used: a proof verifies once")
+        .hint("make a fresh proof for every login (sign-login); a replayed proof is refused")
+}
+
 fn documents(input: &[u8]) -> Vec<&[u8]> {
     let trimmed = input.trim_ascii();
     if trimmed.is_empty() {
@@ -147,23 +218,34 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .into());
     }
     let batch = docs.len() > 1;
+    // Local checks first, in input order, so a proof repeated within the batch is
+    // refused on its second line, before anything is sent.
+    let mut seen = std::collections::HashSet::new();
+    let prepared: Vec<Result<Prepared>> = docs
+        .iter()
+        .map(|doc| {
+            let p = verifier.prepare(doc)?;
+            match &p.hash {
+                Some(h) if !seen.insert(h.clone()) => Err(already_used()),
+                _ => Ok(p),
+            }
+        })
+        .collect();
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?;
+    let runtime = common::runtime::current_thread()?;
     runtime.block_on(async move {
         let permits = Arc::new(tokio::sync::Semaphore::new(usize::from(cli.jobs)));
-        let mut tasks = Vec::with_capacity(docs.len());
-        for (i, doc) in docs.into_iter().enumerate() {
+        let mut tasks = Vec::with_capacity(prepared.len());
+        for (i, p) in prepared.into_iter().enumerate() {
             let verifier = verifier.clone();
             let permits = permits.clone();
             tasks.push(tokio::spawn(async move {
+                let p = p?;
                 let _permit = permits
                     .acquire_owned()
                     .await
                     .expect("semaphore is never closed");
-                verifier.verify(i + 1, &doc).await
+                verifier.complete(i + 1, p).await
             }));
         }
         let mut out = common::output::Batch::new(TOOL, "proof", batch);
