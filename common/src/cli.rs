@@ -22,6 +22,19 @@ impl CommonArgs {
     }
 }
 
+/// This program's name (the file name it was run as), for messages from shared code
+/// that does not know which tool it runs in.
+pub fn program() -> String {
+    std::env::args_os()
+        .next()
+        .and_then(|a| {
+            std::path::Path::new(&a)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "vaultless".to_string())
+}
+
 /// Prints a `-v` log line on stderr.
 pub fn log(enabled: bool, tool: &str, text: std::fmt::Arguments<'_>) {
     if enabled {

@@ -73,12 +73,16 @@ const VERIFY_LOGIN: &[Section] = &[
             "[login] sts_endpoint = \"https://sts.us-east-1.amazonaws.com\": send every proof here, with Host kept as signed. Otherwise each proof goes to the real STS endpoint it names. http only for loopback addresses.",
             "[login] allowed_sts_hosts = []: authorities accepted in proof URLs beyond the real STS endpoints, each \"host\" or \"host:port\" (\"[::1]:8080\" for IPv6). A bare host admits only the scheme's default port (443, or 80 for http); any other port must be listed with it, so allowlisting a loopback host does not open its every service. The rule holds with sts_endpoint set too. http is accepted for listed loopback authorities only.",
             "[login] timeout = \"10s\": total time for one STS call, retries included.",
+            "[login] single_use = true (the default): a proof verifies once. After STS and the bindings accept it, the SHA-256 of its signature is recorded in the state store ([ledger]) until its X-Amz-Date + max_skew; a proof already recorded is refused with 77 (already used), so a proof intercepted in transit or logged by a proxy cannot be replayed. With the SQLite store that holds on one host; brokers behind a load balancer share a DynamoDB table. EKS tokens are exempt (kubectl reuses one for up to 15 minutes). Write single_use = false to turn it off. sign-login signs a random X-Vaultless-Nonce header, so two logins in one second are two proofs; other clients (hvac, the vault CLI) sign alike within one second, and the second of two such logins is refused.",
+            "[ledger] backend = \"sqlite\" (the default: path, default $XDG_STATE_HOME/vaultless/leases.db, for one host) or \"dynamodb\" (table, default vaultless, shared by every broker host; created on first use with on-demand billing, its two indexes and TTL; a caller that may not create it gets exit 78 and the aws dynamodb create-table command). pending_grace (default 5m): a pending lease older than this is an interrupted mint. retain (default 30d): how long revoked leases stay for audit before they are pruned (SQLite) or expire by TTL (DynamoDB). The DynamoDB client takes the standard AWS settings, AWS_ENDPOINT_URL_DYNAMODB among them.",
             "[roles.NAME] bound_account_ids, bound_principal_arns (exact, or * globs on the full ARN), bound_role_names, bound_user_ids: every non-empty list must match (AND across lists, any item within one). A role must bind by account, ARN or unique id. A proof names its role with \"role\"; without one the principal's name is used.",
         ],
     },
     Section {
         title: "ENVIRONMENT",
-        body: &["VAULTLESS_CONFIG: the default for --config."],
+        body: &[
+            "VAULTLESS_CONFIG: the default for --config. XDG_STATE_HOME: where the SQLite state store lives by default. AWS_REGION, AWS_ENDPOINT_URL_DYNAMODB and the standard AWS settings, for a DynamoDB state store.",
+        ],
     },
     Section {
         title: "EXAMPLES",
@@ -154,7 +158,7 @@ const MINT_CREDS: &[Section] = &[
             "session_token: mfa_serial_number, with --mfa-code.",
             "iam_user: a user vaultless-PROFILE-RANDOM made for this lease alone, with user_path, permissions_boundary_arn, the inline policy_document, the managed policy_arns and the iam_groups, tagged with the lease id; revoke-lease deletes it.",
             "default_ttl (else 15m, or 1h with --output credential-process: the AWS SDKs and CLI run a credential_process again whenever its credentials expire within 15 minutes, so shorter leases would be minted anew on every use) and max_ttl. STS types live at least 15m (AWS's minimum); an iam_user lease lives any time from 1s.",
-            "[ledger] path (default $XDG_STATE_HOME/vaultless/leases.db) and pending_grace (default 5m).",
+            "[ledger] backend = \"sqlite\" (the default: path, default $XDG_STATE_HOME/vaultless/leases.db, for one host) or \"dynamodb\" (table, default vaultless, shared by every broker host; created on first use with on-demand billing, its two indexes and TTL; a caller that may not create it gets exit 78 and the aws dynamodb create-table command). pending_grace (default 5m): a pending lease older than this is an interrupted mint. retain (default 30d): how long revoked leases stay for audit before they are pruned (SQLite) or expire by TTL (DynamoDB). The DynamoDB client takes the standard AWS settings, AWS_ENDPOINT_URL_DYNAMODB among them.",
         ],
     },
     Section {
@@ -197,13 +201,14 @@ const REVOKE_LEASE: &[Section] = &[
     Section {
         title: "CONCURRENCY",
         body: &[
-            "Each lease is claimed in the ledger (an immediate SQLite transaction) before it is revoked, so sweepers running at once never revoke the same lease twice and never report each other's work as a failure. A claim not finished within 5 minutes (a sweeper that died) is taken over by the next sweep.",
+            "Each lease is claimed in the state store before it is revoked (an immediate SQLite transaction, or a conditional write to the DynamoDB table), so sweepers running at once, on one host or on many sharing a table, never revoke the same lease twice and never report each other's work as a failure. A claim not finished within 5 minutes (a sweeper that died) is taken over by the next sweep. --expired and --prefix query the table's indexes; they never scan it.",
+            "Every AWS call (IAM and DynamoDB) is tried up to 3 times with jittered backoff for throttling and 5xx; a lease still failing is marked failed for the next sweep.",
         ],
     },
     Section {
         title: "ENVIRONMENT",
         body: &[
-            "The standard AWS settings (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL_IAM, ...), for the identity that deletes IAM users. VAULTLESS_CONFIG: the default for --config. XDG_STATE_HOME: where the ledger lives by default.",
+            "The standard AWS settings (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL_DYNAMODB, ...), for the identity that deletes IAM users and reads the state store. VAULTLESS_CONFIG: the default for --config. XDG_STATE_HOME: where the SQLite ledger lives by default.",
         ],
     },
     Section {

@@ -371,3 +371,20 @@ fn stdin_past_the_cap_is_refused_not_truncated() {
         );
     }
 }
+
+/// The create-table command the README shows is the one the tools print when they
+/// may not create the table themselves.
+#[test]
+fn readme_create_table_command_matches_the_code() {
+    let readme = std::fs::read_to_string(support::root().join("README.md")).unwrap();
+    let start = readme
+        .find("aws dynamodb create-table")
+        .expect("the README shows it");
+    let end = start + readme[start..].find("\n```").unwrap();
+    let shown: Vec<&str> = readme[start..end]
+        .split_whitespace()
+        .filter(|w| *w != "\\")
+        .collect();
+    let code = common::ledger::DynamoStore::create_command("vaultless");
+    assert_eq!(shown, code.split_whitespace().collect::<Vec<_>>());
+}

@@ -1046,11 +1046,22 @@ enum Fault {
     Throttle,
     /// HTTP 503.
     Unavailable,
+    /// HTTP 400 with DynamoDB's JSON ProvisionedThroughputExceededException.
+    DynamoThrottle,
 }
 
 impl Fault {
     fn response(self) -> Vec<u8> {
+        if let Fault::DynamoThrottle = self {
+            let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#;
+            return format!(
+                "HTTP/1.1 400 Bad Request\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes();
+        }
         let (status, code, message) = match self {
+            Fault::DynamoThrottle => unreachable!("answered above"),
             Fault::Throttle => ("400 Bad Request", "Throttling", "Rate exceeded"),
             Fault::Unavailable => (
                 "503 Service Unavailable",
@@ -1483,4 +1494,42 @@ fn two_hosts_share_one_dynamodb_table() {
             .live_with_prefix(&format!("creds/{profile}/"))
             .is_empty()
     );
+}
+
+/// DynamoDB throttling is retried by the one SDK policy (3 attempts), then exits 75
+/// and changes nothing; a few throttles are retried away.
+#[test]
+fn a_throttled_dynamodb_table_is_retried_then_exit_75() {
+    let profile = unique("ddbthrottle");
+    let site = Site::new(Backend::Dynamodb, &iam_profile(&profile, "1s"));
+    let lease = site.mint(&profile);
+    wait_past(std::slice::from_ref(&lease));
+    let proxy = Proxy::start(&site.moto);
+    let sweep = || {
+        let mut cmd = site.revoke();
+        cmd.env("AWS_ENDPOINT_URL_DYNAMODB", &proxy.url)
+            .arg("--expired");
+        cmd
+    };
+    proxy.fail(usize::MAX, Fault::DynamoThrottle);
+    let a = sweep().assert().code(75);
+    assert!(
+        stderr(&a).contains("ProvisionedThroughputExceededException"),
+        "{}",
+        stderr(&a)
+    );
+    assert_eq!(
+        proxy.counts(),
+        (3, 0),
+        "three attempts at the first query, then 75"
+    );
+    assert_eq!(site.state(&lease.lease_id), State::Active);
+
+    proxy.fail(2, Fault::DynamoThrottle);
+    let a = sweep().assert().success();
+    let got = results(&a);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].status, RevocationStatus::Revoked);
+    assert_eq!(proxy.counts().0, 5);
+    assert_eq!(site.state(&lease.lease_id), State::Revoked);
 }

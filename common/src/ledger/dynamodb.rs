@@ -344,7 +344,7 @@ AttributeName=due_at,AttributeType=N AttributeName=live,AttributeType=S Attribut
             Err(e) if missing_table(&e) => {
                 crate::cli::log(
                     true,
-                    "vaultless",
+                    &crate::cli::program(),
                     format_args!(
                         "{what}: DynamoDB table {} is missing; creating it",
                         self.table
