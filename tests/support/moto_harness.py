@@ -138,12 +138,13 @@ def botocore_payload(creds, server_id, region, req=None):
 
     req = req or {}
     url = req.get("url") or (f"https://sts.{region}.amazonaws.com/" if region else "https://sts.amazonaws.com/")
-    body = "Action=GetCallerIdentity&Version=2011-06-15"
+    body = req.get("body", "Action=GetCallerIdentity&Version=2011-06-15")
+    method = req.get("method", "POST")
     headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
     if server_id:
         headers["X-Vault-AWS-IAM-Server-ID"] = server_id
     headers.update(req.get("sign_headers") or {})
-    request = AWSRequest(method="POST", url=url, data=body, headers=headers)
+    request = AWSRequest(method=method, url=url, data=body, headers=headers)
     SigV4Auth(
         Credentials(creds["access_key_id"], creds["secret_access_key"], creds.get("session_token")),
         "sts",
@@ -154,19 +155,23 @@ def botocore_payload(creds, server_id, region, req=None):
     out.update(req.get("unsigned") or {})
     if req.get("go_names"):
         out = {"-".join(part.capitalize() for part in k.split("-")): v for k, v in out.items()}
-    headers_b64 = base64.b64encode(json.dumps({k: [v] for k, v in out.items()}).encode()).decode()
+    if req.get("lower_names"):
+        out = {k.lower(): v for k, v in out.items()}
+    # Header values as lists (Go's http.Header), or as plain strings.
+    shaped = {k: (v if req.get("plain_values") else [v]) for k, v in out.items()}
+    headers_b64 = base64.b64encode(json.dumps(shaped).encode()).decode()
     url_b64 = base64.b64encode(url.encode()).decode()
     body_b64 = base64.b64encode(body.encode()).decode()
     if req.get("format") == "akeyless":
         inner = {
-            "sts_request_method": "POST",
+            "sts_request_method": method,
             "sts_request_url": url_b64,
             "sts_request_body": body_b64,
             "sts_request_headers": headers_b64,
         }
         return {"cloud_id": base64.b64encode(json.dumps(inner).encode()).decode()}
     return {
-        "iam_http_request_method": "POST",
+        "iam_http_request_method": method,
         "iam_request_url": url_b64,
         "iam_request_body": body_b64,
         "iam_request_headers": headers_b64,

@@ -716,28 +716,47 @@ fn batch_mixes_verified_and_refused() {
     );
 }
 
-/// The peak resident memory (KiB) of a running process, from /proc, while it runs.
+/// Runs verify-login on `stdin`, sampling its resident memory from /proc while it
+/// runs: (exit code, stderr, peak RSS in KiB, time taken).
 fn run_measuring_memory(endpoint: &str, stdin: &str) -> (Option<i32>, String, u64, Duration) {
+    let (code, stderr, peak, elapsed, _) = run_measured(endpoint, stdin.as_bytes(), &[]);
+    (code, stderr, peak, elapsed)
+}
+
+/// [`run_measuring_memory`] with extra arguments, also counting the lines on stdout.
+fn run_measured(
+    endpoint: &str,
+    stdin: &[u8],
+    args: &[&str],
+) -> (Option<i32>, String, u64, Duration, usize) {
     let config = config(endpoint);
     let home = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("verify-login"))
         .arg("--config")
         .arg(&config)
+        .args(args)
         .env_clear()
         .env("HOME", home.path())
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines = std::thread::spawn(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stdout).lines().count()
+    });
+    // Drained as it comes: a batch writes a message per refused proof there too.
+    let stderr = child.stderr.take();
+    let stderr = std::thread::spawn(move || support::drain(stderr));
+    let mut input = child.stdin.take().unwrap();
+    let data = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&data);
+    });
     let status = format!("/proc/{}/status", child.id());
     let mut peak_kib = 0;
     let exit = loop {
@@ -752,14 +771,103 @@ fn run_measuring_memory(endpoint: &str, stdin: &str) -> (Option<i32>, String, u6
             break exit;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(20),
+            started.elapsed() < Duration::from_secs(60),
             "verify-login hangs"
         );
         std::thread::sleep(Duration::from_millis(2));
     };
     let elapsed = started.elapsed();
-    let stderr = support::drain(child.stderr.take());
-    (exit.code(), stderr, peak_kib, elapsed)
+    writer.join().unwrap();
+    let stderr = stderr.join().unwrap();
+    (
+        exit.code(),
+        stderr,
+        peak_kib,
+        elapsed,
+        lines.join().unwrap(),
+    )
+}
+
+/// Junk as NDJSON, 60 MB of long lines or 100,000 tiny ones: one error line per input
+/// line, memory bounded by the input, and time that grows with it, not faster.
+#[test]
+fn junk_batches_get_one_error_line_each_in_bounded_memory() {
+    if !Path::new("/proc/self/status").exists() {
+        return;
+    }
+    let sts = FakeSts::start(xml("200 OK", &good_answer()));
+    let long_line: String = (0..600).map(|i| (b'a' + (i % 26) as u8) as char).collect();
+    let big: String = (0..100_000).map(|_| format!("{long_line}\n")).collect();
+    assert!(big.len() >= 60_000_000);
+    let tiny = |n: usize| "x\n".repeat(n);
+    let mut times = Vec::new();
+    for (name, input, lines) in [
+        ("60 MB of junk lines", big.clone(), 100_000),
+        ("10,000 tiny bad lines", tiny(10_000), 10_000),
+        ("100,000 tiny bad lines", tiny(100_000), 100_000),
+    ] {
+        let (code, stderr, peak_kib, elapsed, out_lines) =
+            run_measured(&sts.endpoint(), input.as_bytes(), &["--jobs", "8"]);
+        eprintln!(
+            "{name}: peak RSS {} MiB, {elapsed:?}, {out_lines} lines",
+            peak_kib / 1024
+        );
+        assert_eq!(
+            code,
+            Some(65),
+            "{name}: {}",
+            &stderr[..stderr.len().min(500)]
+        );
+        assert_eq!(out_lines, lines, "{name}: one error line per input line");
+        // The input itself, and a few hundred bytes per line for what is kept of it.
+        let bound_kib = (input.len() as u64 / 1024) * 3 + (lines as u64) / 2 + 64 * 1024;
+        assert!(
+            peak_kib < bound_kib,
+            "{name}: peak {peak_kib} KiB, bound {bound_kib} KiB"
+        );
+        times.push(elapsed);
+    }
+    assert!(sts.requests().is_empty(), "junk is never sent");
+    // Ten times the lines takes less than thirty times as long: linear, not quadratic.
+    assert!(
+        times[2] < times[1] * 30 + Duration::from_millis(500),
+        "10,000 lines: {:?}, 100,000 lines: {:?}",
+        times[1],
+        times[2]
+    );
+}
+
+/// A slow STS times --jobs: every proof waits at most the timeout, so the run takes
+/// at most timeout x ceil(N / jobs), and never hangs.
+#[test]
+fn a_slow_sts_bounds_the_run_by_timeout_times_rounds() {
+    let sts = FakeSts::start(Reply::Slow(
+        Duration::from_secs(30),
+        http(
+            "200 OK",
+            &[("Content-Type", "text/xml")],
+            good_answer().as_bytes(),
+        ),
+    ));
+    let proofs: String = (0..6).map(|_| format!("{}\n", proof())).collect();
+    let started = Instant::now();
+    let r = support::bin("verify-login")
+        .arg("--config")
+        .arg(config(&sts.endpoint()))
+        .args(["--jobs", "3"])
+        .timeout(Duration::from_secs(30))
+        .write_stdin(proofs)
+        .assert()
+        .code(75);
+    let elapsed = started.elapsed();
+    let out = String::from_utf8_lossy(&r.get_output().stdout).into_owned();
+    assert_eq!(out.lines().count(), 6, "{out}");
+    // timeout = "2s" in the config; 6 proofs, 3 at a time: 2 rounds.
+    assert!(elapsed >= Duration::from_millis(3900), "{elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(6),
+        "{elapsed:?}: over 2s x ceil(6 / 3) and slack"
+    );
 }
 
 /// An endless answer is cut off at the size limit: verify-login's memory stays small
@@ -799,5 +907,38 @@ fn endless_answer_is_read_in_bounded_memory() {
             "{name}: verify-login grew to {peak_kib} KiB"
         );
         assert!(elapsed < PROMPT, "{name}: took {elapsed:?}");
+    }
+}
+
+/// Partition endpoints whose keys moto keeps in other partitions (China, GovCloud)
+/// are accepted and forwarded as signed, with their own Host.
+#[test]
+fn partition_endpoints_are_forwarded_with_their_host() {
+    let sts = FakeSts::start(xml("200 OK", &good_answer()));
+    let config = config(&sts.endpoint());
+    for (region, host) in [
+        ("cn-north-1", "sts.cn-north-1.amazonaws.com.cn"),
+        (
+            "cn-northwest-1",
+            "sts.cn-northwest-1.api.amazonwebservices.com.cn",
+        ),
+        ("us-gov-west-1", "sts.us-gov-west-1.amazonaws.com"),
+        ("us-gov-east-1", "sts.us-gov-east-1.api.aws"),
+    ] {
+        let mut v = support::moto()
+            .call(json!({"op": "botocore", "creds": Creds::fake().to_json(),
+            "server_id": SERVER_ID, "region": region, "url": format!("https://{host}/")}));
+        v["role"] = json!("any");
+        let before = sts.requests().len();
+        let a = support::verify(&config, v.to_string());
+        assert_eq!(
+            a.get_output().status.code(),
+            Some(0),
+            "{host}: {}",
+            String::from_utf8_lossy(&a.get_output().stderr)
+        );
+        let seen = sts.requests();
+        assert_eq!(seen.len(), before + 1);
+        assert_eq!(seen[before].header("Host"), Some(host));
     }
 }

@@ -676,3 +676,81 @@ fn listener_counts_connections() {
     drop(TcpStream::connect(("127.0.0.1", listener.port)).unwrap());
     assert_eq!(listener.count(), 1);
 }
+
+// ---------------------------------------------------------------------------------
+// The attack classes the peers fixed, each re-signed with a valid signature (botocore,
+// over the edited request) wherever the attack needs one, so that only verify-login's
+// own checks can refuse them. The source of each is in its name.
+
+/// A proof botocore signs over exactly this request.
+fn signed(edit: serde_json::Value) -> String {
+    let mut req = edit;
+    req["op"] = json!("botocore");
+    req["creds"] = Creds::fake().to_json();
+    if req.get("server_id").is_none() {
+        req["server_id"] = json!(SERVER_ID);
+    }
+    let mut v = support::moto().call(req);
+    v["role"] = json!("any");
+    v.to_string()
+}
+
+#[test]
+fn the_peers_attack_classes_are_refused_before_any_connection() {
+    let listener = Listener::start();
+    let config = config_to(&listener);
+    let eks = good_eks();
+    let g = good();
+    #[rustfmt::skip]
+    let cases: Vec<(&str, String, i32, &str)> = vec![
+        // Vault CVE-2020-16250/16251 (hashicorp/vault#9825): another action in the URL
+        // query of a POST, or beside GetCallerIdentity in the body; an X-Amz-* header
+        // of the attacker's ("Map-illegal-header" in its tests); the server-ID header
+        // missing or unsigned.
+        ("vault#9825: Action=AssumeRole in the POST URL query", signed(json!({"url": "https://sts.amazonaws.com/?Action=AssumeRole&RoleArn=x"})), DENIED, "must have no query"),
+        ("vault#9825: a body key beyond Action and Version", signed(json!({"body": "Action=GetCallerIdentity&Version=2011-06-15&RoleArn=arn:aws:iam::1:role/x"})), DENIED, "has a key beyond Action and Version"),
+        ("vault#9825: body Action=AssumeRole", signed(json!({"body": "Action=AssumeRole&Version=2011-06-15&RoleArn=x&RoleSessionName=y"})), DENIED, "Action must be GetCallerIdentity"),
+        ("vault#9825: X-Amz-Mallory-Header signed", signed(json!({"sign_headers": {"X-Amz-Mallory-Header": "<?xml><h4ck0r/>"}})), DENIED, "is not an allowed X-Amz-* header"),
+        ("vault#9825: server-ID header absent", signed(json!({"server_id": null})), DENIED, "no X-Vault-AWS-IAM-Server-ID header"),
+        ("vault#9825: server-ID header unsigned", signed(json!({"server_id": null, "unsigned": {"X-Vault-AWS-IAM-Server-ID": SERVER_ID}})), DENIED, "is not among the signed headers"),
+        // Vault's validateVaultHeaderValue joins repeated values with "," and reads
+        // SignedHeaders with a greedy regex, so the last of two wins.
+        ("vault: server-ID given as two values", tamper(&g, |r| { let v = support::header(r, "X-Vault-AWS-IAM-Server-ID"); set_header(r, "X-Vault-AWS-IAM-Server-ID", &v); r.headers.iter_mut().find(|(k, _)| k == "X-Vault-AWS-IAM-Server-ID").unwrap().1.push(v); }), DENIED, "must have exactly one value (has 2)"),
+        ("vault: two SignedHeaders in Authorization (greedy regex)", tamper(&g, |r| { let a = support::header(r, "Authorization").replace("SignedHeaders=", "SignedHeaders=host;x-amz-date, SignedHeaders="); set_header(r, "Authorization", &a); }), DENIED, "Authorization repeats `SignedHeaders`"),
+        ("vault#10961: GET with a query on a Vault proof", signed(json!({"method": "GET", "url": "https://sts.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15", "body": ""})), DENIED, "request method must be POST"),
+        // aws-iam-authenticator CVE-2022-2385 (kubernetes-sigs/aws-iam-authenticator#469):
+        // a second X-Amz-Credential differing only in case, read by the verifier while
+        // STS reads the first; and its other pre-STS checks.
+        ("iam-authenticator CVE-2022-2385: x-amz-credential twice", tamper_eks(&eks, |u| u.replace("X-Amz-Credential=", "x-amz-credential=AKIAEVIL%2F20261122%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Credential=")), DENIED, "repeats the key"),
+        ("iam-authenticator: token longer than 4096 bytes", tamper_eks(&eks, |u| format!("{u}&X-Amz-Security-Token={}", "A".repeat(5000))), DENIED, "longer than 4096 bytes"),
+        ("iam-authenticator: path other than /", tamper_eks(&eks, |u| u.replace("amazonaws.com/?", "amazonaws.com/x?")), DENIED, "path must be /"),
+        ("iam-authenticator: scheme http", tamper_eks(&eks, |u| u.replace("https://", "http://")), DENIED, "must be https"),
+        ("iam-authenticator: host of another partition", tamper_eks(&eks, |u| u.replace("sts.amazonaws.com", "sts.cn-north-1.api.aws")), DENIED, "is not an STS endpoint"),
+        ("iam-authenticator: host with a port", tamper_eks(&eks, |u| u.replace("sts.amazonaws.com/", "sts.amazonaws.com:8443/")), DENIED, "is not the default port"),
+        ("iam-authenticator: no Action", tamper_eks(&eks, |u| u.replace("Action=GetCallerIdentity&", "")), DENIED, "has no Action=GetCallerIdentity"),
+        // Teleport's IAM join (lib/auth/join_iam.go): the body must be exactly the one
+        // request; the host one of the STS endpoints; the challenge header signed.
+        ("teleport: a trailing & in the body", signed(json!({"body": "Action=GetCallerIdentity&Version=2011-06-15&"})), DENIED, "has an empty field"),
+        ("teleport: Version missing", signed(json!({"body": "Action=GetCallerIdentity"})), DENIED, "has no Version"),
+        ("teleport: wrong sts host", signed(json!({"url": "https://sts.amazonaws.com.evil.example/"})), DENIED, "is not an STS endpoint"),
+        // Routing the request elsewhere through headers that were signed.
+        ("Host of another region than the URL, signed", signed(json!({"sign_headers": {"Host": "sts.us-west-2.amazonaws.com"}})), DENIED, "differs from the URL's host"),
+        ("X-Forwarded-Host signed", signed(json!({"sign_headers": {"X-Forwarded-Host": "evil.example"}})), DENIED, "is not allowed in a proof"),
+    ];
+    let mut failures = Vec::new();
+    for (name, stdin, code, message) in &cases {
+        let before = listener.count();
+        let assert = support::verify(&config, stdin.clone());
+        let stderr = stderr_of(&assert);
+        if assert.get_output().status.code() != Some(*code) || !stderr.contains(message) {
+            failures.push(format!(
+                "{name}: {:?} {stderr}",
+                assert.get_output().status.code()
+            ));
+        }
+        if listener.count() != before {
+            failures.push(format!("{name}: a connection was made"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

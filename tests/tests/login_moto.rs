@@ -318,6 +318,20 @@ fn batch_keeps_order_and_reports_the_worst_code() {
     assert_eq!(parse_identity(&lines[3]).identity.arn, b_arn);
 }
 
+/// A proof botocore signs as `req` shapes it, for a new user (one user per proof:
+/// two proofs signed alike in one second would be one proof): (name, proof, ARN).
+fn signed_by_a_new_user(
+    m: &mut support::Moto,
+    name: &'static str,
+    mut req: serde_json::Value,
+) -> (&'static str, serde_json::Value, String) {
+    let (creds, arn, _) = m.user(&unique("client"));
+    req["op"] = json!("botocore");
+    req["creds"] = creds.to_json();
+    req["server_id"] = json!(SERVER_ID);
+    (name, m.call(req), arn)
+}
+
 /// Proofs shaped as real clients other than botocore make them, each signed for real
 /// and verified by moto with the Host that was signed:
 /// - Vault's Go login helper (and Akeyless' Go cloud-id generator): content-length is
@@ -329,14 +343,7 @@ fn batch_keeps_order_and_reports_the_worst_code() {
 #[test]
 fn proofs_shaped_like_other_real_clients_verify() {
     let mut m = moto();
-    // One user per variant: two of them signed alike in one second would be one proof.
-    let mut signed = |name: &'static str, mut req: serde_json::Value| {
-        let (creds, arn, _) = m.user(&unique("clients"));
-        req["op"] = json!("botocore");
-        req["creds"] = creds.to_json();
-        req["server_id"] = json!(SERVER_ID);
-        (name, m.call(req), arn)
-    };
+    let mut signed = |name, req| signed_by_a_new_user(&mut m, name, req);
     let go = json!({"sign_headers": {"Content-Length": "43"}, "drop": ["Content-Length"],
         "go_names": true, "unsigned": {"User-Agent": "aws-sdk-go-v2/1.36.3 os/linux lang/go#1.24"}});
     let mut akeyless = go.clone();
@@ -384,6 +391,51 @@ fn proofs_shaped_like_other_real_clients_verify() {
         let out = verify(&cfg, proof.to_string());
         let code = out.get_output().status.code();
         assert_eq!(code, Some(0), "{name}: {}", stderr(&out));
+        assert_eq!(
+            parse_identity(stdout(&out).trim()).identity.arn,
+            arn,
+            "{name}"
+        );
+    }
+}
+
+/// The legitimate variants real clients produce keep verifying (each signed by
+/// botocore and checked by moto with the Host that was signed): regional and partition
+/// endpoints (FIPS, dual-stack FIPS; China's and GovCloud's keys live in other
+/// partitions, which moto keeps apart, so those are in fake_sts.rs), header names in
+/// lower case, header values as plain strings instead of lists, and an unsigned Content-Length or User-Agent
+/// beside the signed headers.
+#[test]
+fn legitimate_variants_of_real_clients_verify() {
+    let mut m = moto();
+    let mut signed = |name, req| signed_by_a_new_user(&mut m, name, req);
+    let variants = [
+        signed(
+            "FIPS",
+            json!({"region": "us-east-1", "url": "https://sts-fips.us-east-1.amazonaws.com/"}),
+        ),
+        signed(
+            "FIPS dual-stack",
+            json!({"region": "us-west-2", "url": "https://sts-fips.us-west-2.api.aws/"}),
+        ),
+        signed("lower-case names", json!({"lower_names": true})),
+        signed("plain string values", json!({"plain_values": true})),
+        signed(
+            "unsigned Content-Length and User-Agent",
+            json!({"unsigned": {"Content-Length": "43", "User-Agent": "Boto3/1.40"}}),
+        ),
+    ];
+    let cfg = config_for(&m.endpoint, "");
+    drop(m);
+    for (name, mut proof, arn) in variants {
+        proof["role"] = json!("any");
+        let out = verify(&cfg, proof.to_string());
+        assert_eq!(
+            out.get_output().status.code(),
+            Some(0),
+            "{name}: {}",
+            stderr(&out)
+        );
         assert_eq!(
             parse_identity(stdout(&out).trim()).identity.arn,
             arn,

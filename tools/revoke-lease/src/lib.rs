@@ -51,8 +51,12 @@ fn ids_from_stdin() -> Result<Vec<String>> {
         return Err(Error::usage("no leases named")
             .hint("name lease ids, pipe lease documents in, or use --expired or --prefix"));
     }
-    let input = common::input::read_stdin("lease ids on stdin")?;
-    let text = String::from_utf8(input)
+    lease_ids(&common::input::read_stdin("lease ids on stdin")?)
+}
+
+/// Lease ids from lease documents or bare ids, one per line (what stdin may hold).
+pub fn lease_ids(input: &[u8]) -> Result<Vec<String>> {
+    let text = std::str::from_utf8(input)
         .map_err(|_| Error::bad_input("lease ids on stdin are not UTF-8 text"))?;
     let mut ids = Vec::new();
     for (n, line) in text
@@ -68,6 +72,12 @@ fn ids_from_stdin() -> Result<Vec<String>> {
             let doc: serde_json::Value =
                 serde_json::from_str(line).map_err(|e| not_json(e.to_string()))?;
             match doc.get("lease_id").and_then(|v| v.as_str()) {
+                Some(id) if id.is_empty() || id.chars().any(char::is_control) => {
+                    return Err(Error::bad_input(format!(
+                        "stdin line {}: lease_id is empty or holds control characters",
+                        n + 1
+                    )));
+                }
                 Some(id) => ids.push(id.to_string()),
                 None => {
                     return Err(Error::bad_input(format!(

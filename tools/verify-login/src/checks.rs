@@ -307,11 +307,11 @@ fn check_date(value: &str, now: Timestamp, max_skew: Duration) -> Result<Timesta
 }
 
 /// The parts of `AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`.
-struct Authorization {
-    scope_date: String,
-    service: String,
-    signed_headers: Vec<String>,
-    signature: String,
+pub struct Authorization {
+    pub scope_date: String,
+    pub service: String,
+    pub signed_headers: Vec<String>,
+    pub signature: String,
 }
 
 fn parse_credential(value: &str) -> Result<(String, String)> {
@@ -333,7 +333,7 @@ fn parse_credential(value: &str) -> Result<(String, String)> {
     Ok((parts[1].to_string(), parts[3].to_string()))
 }
 
-fn parse_authorization(value: &str) -> Result<Authorization> {
+pub fn parse_authorization(value: &str) -> Result<Authorization> {
     let rest = value
         .strip_prefix("AWS4-HMAC-SHA256 ")
         .ok_or_else(|| denied("Authorization is not AWS4-HMAC-SHA256"))?;

@@ -211,7 +211,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let loaded = cli.common.load_config()?;
     let input = common::input::read_stdin("proofs on stdin")?;
     let verifier = Arc::new(Verifier::new(loaded, cli.common.verbose)?);
-    let docs: Vec<Vec<u8>> = documents(&input).into_iter().map(<[u8]>::to_vec).collect();
+    let docs = documents(&input);
     if docs.is_empty() {
         return Err(Error::bad_input("no proof on stdin")
             .hint("pipe a proof in: sign-login --server-id ID | verify-login")
@@ -231,26 +231,50 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         })
         .collect();
+    // What is left of each proof is in `prepared`; the input can go.
+    drop(docs);
+    drop(input);
 
     let runtime = common::runtime::current_thread()?;
     runtime.block_on(async move {
-        let permits = Arc::new(tokio::sync::Semaphore::new(usize::from(cli.jobs)));
-        let mut tasks = Vec::with_capacity(prepared.len());
-        for (i, p) in prepared.into_iter().enumerate() {
-            let verifier = verifier.clone();
-            let permits = permits.clone();
-            tasks.push(tokio::spawn(async move {
-                let p = p?;
-                let _permit = permits
-                    .acquire_owned()
-                    .await
-                    .expect("semaphore is never closed");
-                verifier.complete(i + 1, p).await
-            }));
+        // At most --jobs verifications in flight, results printed in input order. A
+        // task is spawned only when there is room for it: a batch of 100,000 proofs
+        // holds 8 tasks, not 100,000.
+        enum Slot {
+            Ready(Box<Result<VerifiedIdentity>>),
+            Running(tokio::task::JoinHandle<Result<VerifiedIdentity>>),
         }
+        let jobs = usize::from(cli.jobs);
         let mut out = common::output::Batch::new(TOOL, "proof", batch);
-        for task in tasks {
-            out.item(task.await.context("a verification task failed")?)?;
+        let mut window: std::collections::VecDeque<Slot> = std::collections::VecDeque::new();
+        let mut running = 0;
+        let mut prepared = prepared.into_iter().enumerate().peekable();
+        while prepared.peek().is_some() || !window.is_empty() {
+            if running < jobs
+                && let Some((i, p)) = prepared.next()
+            {
+                window.push_back(match p {
+                    Ok(p) => {
+                        running += 1;
+                        let verifier = verifier.clone();
+                        Slot::Running(tokio::spawn(
+                            async move { verifier.complete(i + 1, p).await },
+                        ))
+                    }
+                    Err(e) => Slot::Ready(Box::new(Err(e))),
+                });
+                if !matches!(window.front(), Some(Slot::Ready(_))) {
+                    continue;
+                }
+            }
+            match window.pop_front() {
+                Some(Slot::Ready(r)) => out.item(*r)?,
+                Some(Slot::Running(task)) => {
+                    running -= 1;
+                    out.item(task.await.context("a verification task failed")?)?;
+                }
+                None => {}
+            }
         }
         Ok(out.finish())
     })
