@@ -43,9 +43,30 @@ pub fn log(enabled: bool, tool: &str, text: std::fmt::Arguments<'_>) {
 }
 
 /// Parses the command line like `T::parse()`, but with DESIGN's exit codes: a usage
-/// error exits 64 (clap's own default is 2), `--help` and `--version` exit 0.
-pub fn parse<T: clap::Parser>() -> T {
+/// error exits 64 (clap's own default is 2), `--help` and `--version` exit 0. A hidden
+/// `--generate man|bash|zsh|fish` prints the man page (with `manual`'s sections) or a
+/// shell completion script and exits.
+pub fn parse<T: clap::Parser>(manual: &[crate::manual::Section]) -> T {
     let tool = T::command().get_name().to_string();
+    let args: Vec<String> = std::env::args().skip(1).take(3).collect();
+    if let [flag, kind] = args.as_slice()
+        && flag == "--generate"
+    {
+        let Some(kind) = crate::manual::Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == kind.as_str())
+        else {
+            crate::output::stderr(&format!(
+                "{tool}: error: --generate takes man, bash, zsh or fish\n"
+            ));
+            std::process::exit(crate::ExitCode::Usage as i32);
+        };
+        let text = crate::manual::generate(T::command(), manual, kind);
+        if crate::output::raw(text.as_bytes()).is_err() {
+            std::process::exit(crate::ExitCode::Unavailable as i32);
+        }
+        std::process::exit(0);
+    }
     // A panic is a bug: say so in the house format and exit 70, not with a backtrace
     // or an abort signal.
     std::panic::set_hook(Box::new(move |info| {

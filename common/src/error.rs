@@ -21,6 +21,36 @@ pub enum ExitCode {
 }
 
 impl ExitCode {
+    pub const ALL: [ExitCode; 9] = [
+        ExitCode::Ok,
+        ExitCode::NotFound,
+        ExitCode::Usage,
+        ExitCode::BadInput,
+        ExitCode::Unavailable,
+        ExitCode::Internal,
+        ExitCode::TempFail,
+        ExitCode::Denied,
+        ExitCode::Config,
+    ];
+
+    /// What the code means and what a script should do about it (the man pages'
+    /// EXIT STATUS).
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ExitCode::Ok => "done",
+            ExitCode::NotFound => "the thing asked for does not exist",
+            ExitCode::Usage => "usage error: fix the call",
+            ExitCode::BadInput => "bad input document: fix the input",
+            ExitCode::Unavailable => "AWS unreachable, or 5xx after retries: retry later",
+            ExitCode::Internal => "internal error (a bug): report it",
+            ExitCode::TempFail => "throttled or timed out: retry later",
+            ExitCode::Denied => {
+                "denied: proof refused, not granted, no credentials, AccessDenied: stop"
+            }
+            ExitCode::Config => "bad config: fix the config",
+        }
+    }
+
     /// How serious a failure is, for picking one exit code out of a batch: a denial
     /// outranks a bad document, which outranks a transient failure.
     pub fn severity(self) -> u8 {

@@ -13,6 +13,7 @@ pub mod error;
 pub mod input;
 #[cfg(feature = "ledger")]
 pub mod ledger;
+pub mod manual;
 pub mod output;
 pub mod proof;
 #[cfg(feature = "ledger")]

@@ -1,5 +1,4 @@
-//! Support for the black-box tests in `tests/`, and the man pages, generated from the
-//! tools' clap definitions so they cannot drift from the code.
+//! Support for the black-box tests in `tests/`: the fuzz targets' entry points, which
+//! the stable tests replay the corpus through.
 
 pub mod fuzzing;
-pub mod man;

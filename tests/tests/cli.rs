@@ -330,16 +330,60 @@ fn broken_pipe_on_stdout_is_quiet() {
 }
 
 #[test]
-fn man_pages_match_the_code() {
-    for (name, page) in vaultless_tests::man::pages() {
-        let path = support::root().join("man").join(format!("{name}.1"));
-        let committed = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            committed == page,
-            "{} is stale: run scripts/gen-man and commit the result",
-            path.display()
-        );
+fn man_pages_and_completions_match_the_code() {
+    for tool in TOOLS {
+        for (kind, file) in generated_files(tool) {
+            let out = bin(tool).args(["--generate", kind]).assert().success();
+            let path = support::root().join("man").join(&file);
+            let committed = std::fs::read(&path).unwrap_or_default();
+            assert!(
+                committed == out.get_output().stdout,
+                "{} is stale: run scripts/gen-man and commit the result",
+                path.display()
+            );
+        }
     }
+}
+
+const TOOLS: [&str; 5] = [
+    "sign-login",
+    "verify-login",
+    "fetch-secret",
+    "mint-creds",
+    "revoke-lease",
+];
+
+/// What scripts/gen-man writes under man/ for a tool: (--generate kind, file).
+fn generated_files(tool: &str) -> [(&'static str, String); 4] {
+    [
+        ("man", format!("{tool}.1")),
+        ("bash", format!("completions/bash/{tool}")),
+        ("zsh", format!("completions/zsh/_{tool}")),
+        ("fish", format!("completions/fish/{tool}.fish")),
+    ]
+}
+
+#[test]
+fn the_exit_code_table_comes_from_the_code() {
+    let page = String::from_utf8(
+        bin("revoke-lease")
+            .args(["--generate", "man"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .unwrap();
+    for code in common::ExitCode::ALL {
+        let entry = format!(".TP\n\\fB{}\\fR\n{}\n", code as i32, code.meaning());
+        assert!(page.contains(&entry), "no `{entry}` in the page");
+    }
+    let a = bin("revoke-lease")
+        .args(["--generate", "pdf"])
+        .assert()
+        .code(64);
+    assert!(stderr(&a).contains("--generate takes man, bash, zsh or fish"));
 }
 
 /// Past the 64 MiB cap, stdin is refused as bad input, never cut short and half used:

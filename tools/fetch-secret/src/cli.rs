@@ -2,6 +2,7 @@
 
 use clap::{Parser, ValueEnum};
 use common::cli::CommonArgs;
+use common::manual::Section;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -69,3 +70,53 @@ pub enum Output {
     Env,
     Dotenv,
 }
+
+/// The man page's sections beyond what clap knows (`TOOL --generate man`).
+pub const MANUAL: &[Section] = &[
+    Section {
+        title: "OUTPUT",
+        body: &[
+            "json: one document per secret: name, arn, version_id, version_stages, created_date, and secret_string or secret_binary (base64). Behind verify-login the caller's identity, role, verified_at and request travel along. Several secrets, or several callers, give one line each, in order; one that fails gets {\"error\": {\"code\", \"message\"}} in its place.",
+            "raw: the string, or the binary bytes, exactly; a newline is added after a string only when stdout is a terminal.",
+            "env: export NAME='value' lines, single-quoted so that eval \"$(fetch-secret ...)\" is safe. dotenv: NAME='value' lines, double-quoted with escapes when the value holds a quote or a newline.",
+            "Each top-level key of a JSON secret becomes a variable, upper-cased with other characters turned to _ (db-password becomes DB_PASSWORD), after --env-prefix. A plain-string secret needs --env NAME; a binary one cannot be a variable.",
+            "When stdout is a terminal and a value is about to be shown, a one-line notice goes to stderr. Values never appear on stderr, in -v logs, in error messages (a missing --field lists key names only), or in an --exec child's argv.",
+        ],
+    },
+    Section {
+        title: "BROKER",
+        body: &[
+            "fetch-secret reads verified identities (verify-login's output, one per line) from stdin when --identity - is given, when the config sets [broker] require_identity = true, or when no SECRET_ID is given. For each caller it looks up [roles.ROLE] of the caller's login role and fetches the SECRET_IDs given, or else the request.secret_id of the caller's proof, only if they match the role's secrets patterns (names or ARNs, * globs; a pattern on a name also matches that secret's ARN). Anything else is refused with 77; one refusal does not stop the other callers.",
+            "With require_identity set, a missing or refused identity is a refusal: a broker never falls back to its own AWS powers.",
+        ],
+    },
+    Section {
+        title: "ENVIRONMENT",
+        body: &[
+            "VAULTLESS_SECRET_ID: the secret when none is given as an argument (for service units). VAULTLESS_CONFIG: the default for --config.",
+            "AWS_PROFILE, AWS_REGION, AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_SECRETS_MANAGER and the rest of the standard AWS settings.",
+        ],
+    },
+    Section {
+        title: "EXAMPLES",
+        body: &[
+            "The whole secret document, and one field of it:",
+            "$ fetch-secret prod/db",
+            "$ fetch-secret prod/db --field password",
+            "Into the shell, and into a dotenv file for docker compose:",
+            "$ eval \"$(fetch-secret prod/db --output env --env-prefix DB_)\"",
+            "$ fetch-secret prod/app --output dotenv > .env",
+            "A certificate stored as a binary secret:",
+            "$ fetch-secret prod/tls-key --output raw > key.pem",
+            "Run a command with the secret in its environment only (stdin stays the command's):",
+            "$ fetch-secret prod/db --exec -- psql \"host=db.internal user=app\" < dump.sql",
+            "Several secrets at once, as NDJSON:",
+            "$ fetch-secret ci/db ci/api-key ci/signing-key",
+            "A broker: the caller's proof names the secret, the broker's config grants it:",
+            "$ sign-login --server-id broker.example.com --role ci --request secret_id=ci/db | ssh broker",
+            "$ verify-login | fetch-secret     # on the broker, as the ssh ForceCommand",
+            "A systemd unit that gets its environment from Secrets Manager at start-up, nothing on disk but a tmpfs file:",
+            "| [Service]\nRuntimeDirectory=app\nExecStartPre=/bin/sh -c 'umask 077; fetch-secret prod/app --output dotenv > /run/app/env'\nEnvironmentFile=/run/app/env",
+        ],
+    },
+];

@@ -3,6 +3,7 @@
 use clap::{Parser, ValueEnum};
 use common::cli::CommonArgs;
 use common::duration::Dur;
+use common::manual::Section;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -62,3 +63,46 @@ pub enum Output {
     CredentialProcess,
     Env,
 }
+
+/// The man page's sections beyond what clap knows (`TOOL --generate man`).
+pub const MANUAL: &[Section] = &[
+    Section {
+        title: "CONFIG",
+        body: &[
+            "[creds.NAME] type = \"assumed_role\" | \"federation_token\" | \"session_token\" | \"iam_user\".",
+            "assumed_role: role_arn (or role_arns, chosen with --role-arn), policy_document and policy_arns (a session policy), session_tags, external_id. The session is named vaultless-CALLER-RANDOM; behind verify-login SourceIdentity is the caller's principal name, so CloudTrail shows who was behind the session.",
+            "federation_token: policy_document or policy_arns, required: without one the token would carry the minting identity's own permissions.",
+            "session_token: mfa_serial_number, with --mfa-code.",
+            "iam_user: a user vaultless-PROFILE-RANDOM made for this lease alone, with user_path, permissions_boundary_arn, the inline policy_document, the managed policy_arns and the iam_groups, tagged with the lease id; revoke-lease deletes it.",
+            "default_ttl (else 15m, or 1h with --output credential-process: the AWS SDKs and CLI run a credential_process again whenever its credentials expire within 15 minutes, so shorter leases would be minted anew on every use) and max_ttl. STS types live at least 15m (AWS's minimum); an iam_user lease lives any time from 1s.",
+            "[ledger] backend = \"sqlite\" (the default: path, default $XDG_STATE_HOME/vaultless/leases.db, for one host) or \"dynamodb\" (table, default vaultless, shared by every broker host; created on first use with on-demand billing, its two indexes and TTL; a caller that may not create it gets exit 78 and the aws dynamodb create-table command). pending_grace (default 5m): a pending lease older than this is an interrupted mint. retain (default 30d): how long revoked leases stay for audit before they are pruned (SQLite) or expire by TTL (DynamoDB). The DynamoDB client takes the standard AWS settings, AWS_ENDPOINT_URL_DYNAMODB among them.",
+        ],
+    },
+    Section {
+        title: "LEASES",
+        body: &[
+            "Before its first AWS call mint-creds writes a pending row to the ledger, naming what it is about to create; it marks the row active once the credentials exist. A mint killed half-way leaves a pending row that revoke-lease --expired rolls back once it is older than pending_grace. If the credentials cannot be written (a closed pipe), they are revoked at once and mint-creds exits 75. No secret is ever written to the ledger.",
+        ],
+    },
+    Section {
+        title: "ENVIRONMENT",
+        body: &[
+            "AWS_PROFILE, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_IAM and the rest of the standard AWS settings, for the minting identity. VAULTLESS_CONFIG: the default for --config. XDG_STATE_HOME: where the ledger lives by default.",
+        ],
+    },
+    Section {
+        title: "EXAMPLES",
+        body: &[
+            "The AWS CLI and SDKs use mint-creds as a credential source (in ~/.aws/config):",
+            "| [profile deploy]\ncredential_process = /usr/local/bin/mint-creds deployer --output credential-process",
+            "$ aws s3 ls --profile deploy",
+            "Run one command with its own credentials, revoked when it ends:",
+            "$ mint-creds tmpuser --ttl 10m --exec --revoke-on-exit -- terraform apply",
+            "Into the shell:",
+            "$ eval \"$(mint-creds deployer --output env)\"",
+            "A broker minting for verified callers, the caller naming the profile in its proof:",
+            "$ sign-login --server-id broker.example.com --role ci --request creds=deployer | ssh broker",
+            "$ verify-login | mint-creds     # on the broker",
+        ],
+    },
+];

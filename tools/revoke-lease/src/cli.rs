@@ -2,6 +2,7 @@
 
 use clap::Parser;
 use common::cli::CommonArgs;
+use common::manual::Section;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,3 +49,41 @@ pub struct Cli {
     #[command(flatten)]
     pub common: CommonArgs,
 }
+
+/// The man page's sections beyond what clap knows (`TOOL --generate man`).
+pub const MANUAL: &[Section] = &[
+    Section {
+        title: "OUTPUT",
+        body: &[
+            "One line per lease: {\"lease_id\", \"status\", \"error\", \"expires_at\"}. status is revoked, already_revoked, expires_only (STS credentials, which cannot be deleted: they stop working at expires_at), failed (error says why; the ledger keeps the lease and the next sweep retries it), or would_revoke with --dry-run.",
+            "Exit status: 0 when every lease ended revoked, already_revoked or expires_only; 75 or 69 when some failed and may succeed later; 77 on a denial; 1 for an unknown lease id.",
+        ],
+    },
+    Section {
+        title: "CONCURRENCY",
+        body: &[
+            "Each lease is claimed in the state store before it is revoked (an immediate SQLite transaction, or a conditional write to the DynamoDB table), so sweepers running at once, on one host or on many sharing a table, never revoke the same lease twice and never report each other's work as a failure. A claim not finished within 5 minutes (a sweeper that died) is taken over by the next sweep. --expired and --prefix query the table's indexes; they never scan it.",
+            "Every AWS call (IAM and DynamoDB) is tried up to 3 times with jittered backoff for throttling and 5xx; a lease still failing is marked failed for the next sweep.",
+        ],
+    },
+    Section {
+        title: "ENVIRONMENT",
+        body: &[
+            "The standard AWS settings (AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL_IAM, AWS_ENDPOINT_URL_DYNAMODB, ...), for the identity that deletes IAM users and reads the state store. VAULTLESS_CONFIG: the default for --config. XDG_STATE_HOME: where the SQLite ledger lives by default.",
+        ],
+    },
+    Section {
+        title: "EXAMPLES",
+        body: &[
+            "Sweep expired leases every minute from cron (scripts/cron/ has a crontab line and a systemd timer):",
+            "| * * * * * vaultless /usr/local/bin/revoke-lease --expired 2>&1 | logger -t revoke-lease",
+            "Revoke what a job minted, from its lease document:",
+            "$ mint-creds tmpuser > lease.json && ... && revoke-lease < lease.json",
+            "See what a sweep would do, then revoke every lease of one profile:",
+            "$ revoke-lease --expired --dry-run",
+            "$ revoke-lease --prefix creds/tmpuser/",
+            "Cut off every session of a role issued before now:",
+            "$ revoke-lease --hard creds/deployer/7f3c0a1b2c3d4e5f",
+        ],
+    },
+];

@@ -2,6 +2,7 @@
 
 use clap::{Parser, ValueEnum};
 use common::cli::CommonArgs;
+use common::manual::Section;
 
 /// Sign an sts:GetCallerIdentity request with this machine's AWS identity and print it
 /// as a login proof. Nothing is sent.
@@ -67,3 +68,30 @@ fn parse_key_value(s: &str) -> Result<(String, String), String> {
         _ => Err(format!("`{s}` is not KEY=VALUE")),
     }
 }
+
+/// The man page's sections beyond what clap knows (`TOOL --generate man`).
+pub const MANUAL: &[Section] = &[
+    Section {
+        title: "ENVIRONMENT",
+        body: &[
+            "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN, AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_EC2_METADATA_DISABLED: the standard AWS credential chain.",
+            "AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL: sign for this endpoint instead of the real STS (tests, private endpoints).",
+            "VAULTLESS_SERVER_ID: the default for --server-id. VAULTLESS_CONFIG: the default for --config.",
+        ],
+    },
+    Section {
+        title: "EXAMPLES",
+        body: &[
+            "Log in to a verify-login broker over ssh and get a database password:",
+            "$ sign-login --server-id broker.example.com --request secret_id=ci/db | ssh broker vaultless-login",
+            "Log in to HashiCorp Vault's aws auth method, no Vault client needed:",
+            "$ sign-login --server-id vault.example.com --role ci | curl -sf --data @- \"$VAULT_ADDR/v1/auth/aws/login\" | jq -r .auth.client_token",
+            "A kubeconfig exec plugin for an EKS cluster (what aws eks get-token prints):",
+            "$ sign-login --format eks --cluster prod --region eu-west-1",
+            "An Akeyless cloud_id:",
+            "$ sign-login --format akeyless | jq -r .cloud_id",
+            "Check a proof locally against a broker's config:",
+            "$ sign-login --server-id broker.example.com --role ci | verify-login --config /etc/vaultless/config.toml",
+        ],
+    },
+];
