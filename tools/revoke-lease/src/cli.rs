@@ -75,7 +75,7 @@ pub const MANUAL: &[Section] = &[
     Section {
         title: "EXAMPLES",
         body: &[
-            "Sweep expired leases every minute from cron (scripts/cron/ has a crontab line and a systemd timer):",
+            "Sweep expired leases every minute from cron (installed beside the docs: share/doc/vaultless/crontab, and the vaultless-sweep.service and .timer systemd units):",
             "| * * * * * vaultless /usr/local/bin/revoke-lease --expired 2>&1 | logger -t revoke-lease",
             "Revoke what a job minted, from its lease document:",
             "$ mint-creds tmpuser > lease.json && ... && revoke-lease < lease.json",
