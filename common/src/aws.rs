@@ -131,6 +131,51 @@ pub async fn load_global() -> Result<Aws> {
     load(region.as_deref()).await
 }
 
+/// Where STS is for this machine, as the SDKs would find it: the endpoint override
+/// (`AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL`, `endpoint_url` in the profile or its
+/// `services` section), and the FIPS and dual-stack settings (`AWS_USE_FIPS_ENDPOINT`,
+/// `use_fips_endpoint`, `AWS_USE_DUALSTACK_ENDPOINT`, `use_dualstack_endpoint`), with
+/// the configured region. Reads the environment and the profile files only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StsSettings {
+    pub endpoint_url: Option<String>,
+    pub use_fips: bool,
+    pub use_dual_stack: bool,
+    /// `AWS_REGION` / the profile's region, never instance metadata.
+    pub region: Option<String>,
+}
+
+pub async fn sts_settings() -> StsSettings {
+    use aws_types::service_config::ServiceConfigKey;
+    let region = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else(ProfileFileRegionProvider::new())
+        .region()
+        .await;
+    // The region is given, so loading never asks instance metadata for one.
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .region(region.clone().unwrap_or_else(|| Region::new("us-east-1")))
+        .http_client(http_client())
+        .load()
+        .await;
+    let key = ServiceConfigKey::builder()
+        .service_id("STS")
+        .env("AWS_ENDPOINT_URL")
+        .profile("endpoint_url")
+        .build()
+        .expect("every field is set");
+    let endpoint_url = config
+        .service_config()
+        .and_then(|c| c.load_config(key))
+        .or_else(|| config.endpoint_url().map(str::to_string))
+        .filter(|u| !u.is_empty());
+    StsSettings {
+        endpoint_url,
+        use_fips: config.use_fips().unwrap_or(false),
+        use_dual_stack: config.use_dual_stack().unwrap_or(false),
+        region: region.map(|r| r.to_string()),
+    }
+}
+
 /// Only the credentials, for tools that sign but send nothing.
 pub async fn credentials(region: &str) -> Result<Credentials> {
     Ok(resolve(Some(region)).await?.2)

@@ -443,3 +443,53 @@ fn legitimate_variants_of_real_clients_verify() {
         );
     }
 }
+
+/// sign-login finds its endpoint where the SDKs do: `endpoint_url` of the profile in
+/// ~/.aws/config (here, the emulator), and FIPS and dual-stack settings.
+#[test]
+fn sign_login_takes_endpoint_and_variants_from_the_aws_config_file() {
+    let mut m = moto();
+    let (creds, arn, _) = m.user(&unique("profile"));
+    let endpoint = m.endpoint.clone();
+    drop(m);
+    let dir = tempfile::tempdir().unwrap();
+    let aws_config = dir.path().join("config");
+    std::fs::write(
+        &aws_config,
+        format!(
+            "[profile emu]\nendpoint_url = {endpoint}\n\n\
+             [profile fips]\nregion = us-west-2\nuse_fips_endpoint = true\nuse_dualstack_endpoint = true\n"
+        ),
+    )
+    .unwrap();
+    let signed_with = |profile: &str| {
+        let mut cmd = bin("sign-login");
+        creds.apply(&mut cmd);
+        let out = cmd
+            .env("AWS_CONFIG_FILE", &aws_config)
+            .env("AWS_PROFILE", profile)
+            .args(["--server-id", SERVER_ID, "--role", "any"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    };
+    let proof = signed_with("emu");
+    let req = common::proof::decode(proof.as_bytes()).unwrap().request;
+    assert_eq!(req.url, format!("{endpoint}/"));
+    let authority = endpoint.trim_start_matches("http://");
+    let allowed = config(&format!(
+        "[login]\nserver_id = \"{SERVER_ID}\"\nallowed_sts_hosts = [\"{authority}\"]\n[roles.any]\nbound_account_ids = [\"{ACCOUNT}\"]\n"
+    ));
+    let out = verify(&allowed, proof).success();
+    assert_eq!(parse_identity(stdout(&out).trim()).identity.arn, arn);
+
+    let proof = signed_with("fips");
+    let req = common::proof::decode(proof.as_bytes()).unwrap().request;
+    assert_eq!(req.url, "https://sts-fips.us-west-2.api.aws/");
+    // Sent to the emulator with its Host kept, it verifies.
+    let out = verify(&config_for(&endpoint, ""), proof).success();
+    assert_eq!(parse_identity(stdout(&out).trim()).identity.arn, arn);
+}

@@ -75,7 +75,8 @@ pub const MANUAL: &[Section] = &[
         title: "ENVIRONMENT",
         body: &[
             "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_PROFILE, AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_WEB_IDENTITY_TOKEN_FILE, AWS_ROLE_ARN, AWS_CONTAINER_CREDENTIALS_FULL_URI, AWS_EC2_METADATA_DISABLED: the standard AWS credential chain.",
-            "AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL: sign for this endpoint instead of the real STS (tests, private endpoints).",
+            "AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, or endpoint_url in the profile (or its services section) of ~/.aws/config: sign for this endpoint instead of the real STS (tests, private endpoints).",
+            "AWS_USE_FIPS_ENDPOINT, AWS_USE_DUALSTACK_ENDPOINT, or use_fips_endpoint and use_dualstack_endpoint in the profile: sign for sts-fips.REGION.amazonaws.com, sts.REGION.api.aws, or sts-fips.REGION.api.aws, in the configured region (AWS_REGION or the profile's).",
             "VAULTLESS_SERVER_ID: the default for --server-id. VAULTLESS_CONFIG: the default for --config.",
         ],
     },

@@ -25,7 +25,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     {
         return Err(common::Error::usage("--server-id must be non-empty printable text").into());
     }
-    let target = sign::Target::resolve(cli.region.as_deref())?;
+    let runtime = common::runtime::current_thread()?;
+    let settings = runtime.block_on(common::aws::sts_settings());
+    let target = sign::Target::resolve(cli.region.as_deref(), &settings)?;
     let extra: Option<Request> = (!cli.request.is_empty()).then(|| {
         cli.request
             .iter()
@@ -45,7 +47,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         _ => None,
     };
 
-    let runtime = common::runtime::current_thread()?;
     let creds = runtime.block_on(common::aws::credentials(&target.region))?;
     common::cli::log(
         cli.common.verbose,

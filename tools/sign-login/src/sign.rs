@@ -7,6 +7,7 @@ use aws_sigv4::http_request::{
     SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign,
 };
 use aws_sigv4::sign::v4;
+use common::aws::StsSettings;
 use common::proof::{EKS_CLUSTER_HEADER, SERVER_ID_HEADER, SignedRequest, is_region};
 use common::{Error, Result};
 
@@ -27,9 +28,10 @@ pub struct Target {
 }
 
 impl Target {
-    /// The global endpoint, the regional one with `--region`, or an endpoint override
-    /// from `AWS_ENDPOINT_URL_STS` / `AWS_ENDPOINT_URL`.
-    pub fn resolve(region: Option<&str>) -> Result<Target> {
+    /// The STS endpoint the SDKs would use here (see [`StsSettings`]): an endpoint
+    /// override, else the regional endpoint of `--region`, FIPS and dual-stack
+    /// settings applied; without either, the global endpoint.
+    pub fn resolve(region: Option<&str>, settings: &StsSettings) -> Result<Target> {
         if let Some(r) = region
             && !is_region(r)
         {
@@ -38,23 +40,22 @@ impl Target {
                     .hint("e.g. --region eu-west-1"),
             );
         }
-        let override_url = ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
-            .iter()
-            .find_map(|k| {
-                std::env::var(k)
-                    .ok()
-                    .filter(|v| !v.is_empty())
-                    .map(|v| (*k, v))
-            });
-        let signing_region = region.unwrap_or("us-east-1").to_string();
-        let (url, host) = match override_url {
-            Some((var, url)) => {
-                let uri: http::Uri = url
-                    .parse()
-                    .map_err(|e| Error::usage(format!("{var}: `{url}` is not a URL ({e})")))?;
+        let variant = settings.use_fips || settings.use_dual_stack;
+        // FIPS and dual-stack endpoints are regional: the configured region then.
+        let region = region
+            .map(str::to_string)
+            .or_else(|| settings.region.clone().filter(|_| variant))
+            .or_else(|| variant.then(|| "us-east-1".to_string()));
+        let signing_region = region.clone().unwrap_or_else(|| "us-east-1".to_string());
+        let (url, host) = match &settings.endpoint_url {
+            Some(url) => {
+                let uri: http::Uri = url.parse().map_err(|e| {
+                    Error::usage(format!("STS endpoint URL `{url}` is not a URL ({e})"))
+                        .hint("check AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL and endpoint_url in ~/.aws/config")
+                })?;
                 let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
                     return Err(Error::usage(format!(
-                        "{var}: `{url}` needs a scheme and a host"
+                        "STS endpoint URL `{url}` needs a scheme and a host"
                     )));
                 };
                 let path = uri.path().trim_end_matches('/');
@@ -64,10 +65,19 @@ impl Target {
                 )
             }
             None => {
-                let host = match region {
-                    Some(r) if r.starts_with("cn-") => format!("sts.{r}.amazonaws.com.cn"),
-                    Some(r) => format!("sts.{r}.amazonaws.com"),
+                let host = match region.as_deref() {
                     None => "sts.amazonaws.com".to_string(),
+                    Some(r) => {
+                        let china = r.starts_with("cn-");
+                        let name = if settings.use_fips { "sts-fips" } else { "sts" };
+                        let domain = match (china, settings.use_dual_stack) {
+                            (true, true) => "api.amazonwebservices.com.cn",
+                            (true, false) => "amazonaws.com.cn",
+                            (false, true) => "api.aws",
+                            (false, false) => "amazonaws.com",
+                        };
+                        format!("{name}.{r}.{domain}")
+                    }
                 };
                 (format!("https://{host}/"), host)
             }
@@ -219,6 +229,56 @@ fn canonical_name(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_follow_the_sdk_settings() {
+        let url = |region: Option<&str>, s: StsSettings| Target::resolve(region, &s).unwrap().url;
+        let plain = StsSettings::default();
+        assert_eq!(url(None, plain.clone()), "https://sts.amazonaws.com/");
+        assert_eq!(
+            url(Some("eu-west-1"), plain.clone()),
+            "https://sts.eu-west-1.amazonaws.com/"
+        );
+        assert_eq!(
+            url(Some("cn-north-1"), plain.clone()),
+            "https://sts.cn-north-1.amazonaws.com.cn/"
+        );
+        let configured = |fips, dual| StsSettings {
+            use_fips: fips,
+            use_dual_stack: dual,
+            region: Some("us-west-2".into()),
+            ..StsSettings::default()
+        };
+        assert_eq!(
+            url(None, configured(false, false)),
+            "https://sts.amazonaws.com/"
+        );
+        assert_eq!(
+            url(None, configured(true, false)),
+            "https://sts-fips.us-west-2.amazonaws.com/"
+        );
+        assert_eq!(
+            url(None, configured(false, true)),
+            "https://sts.us-west-2.api.aws/"
+        );
+        assert_eq!(
+            url(None, configured(true, true)),
+            "https://sts-fips.us-west-2.api.aws/"
+        );
+        assert_eq!(
+            url(Some("cn-northwest-1"), configured(false, true)),
+            "https://sts.cn-northwest-1.api.amazonwebservices.com.cn/"
+        );
+        let over = StsSettings {
+            endpoint_url: Some("http://127.0.0.1:4566".into()),
+            ..configured(true, true)
+        };
+        let t = Target::resolve(None, &over).unwrap();
+        assert_eq!(
+            (t.url.as_str(), t.host.as_str(), t.region.as_str()),
+            ("http://127.0.0.1:4566/", "127.0.0.1:4566", "us-west-2")
+        );
+    }
 
     #[test]
     fn header_names_are_canonical() {
