@@ -178,6 +178,69 @@ def botocore_payload(creds, server_id, region, req=None):
     }
 
 
+class FakeApiServer:
+    """A test-local Kubernetes API server over HTTPS (a self-signed certificate made
+    here): it answers GET /version and records the Authorization header of each
+    request, so a test sees the token kubectl's exec plugin produced."""
+
+    def __init__(self):
+        import datetime
+        import ssl
+        import tempfile
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+        import ipaddress
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+        now = datetime.datetime.now(datetime.timezone.utc)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        self.cert_pem = cert.public_bytes(serialization.Encoding.PEM)
+        d = tempfile.mkdtemp()
+        with open(os.path.join(d, "cert.pem"), "wb") as f:
+            f.write(self.cert_pem)
+        with open(os.path.join(d, "key.pem"), "wb") as f:
+            f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        self.seen = []
+        seen = self.seen
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append({"path": self.path, "authorization": self.headers.get("Authorization")})
+                body = json.dumps({"major": "1", "minor": "32", "gitVersion": "v1.32.0", "platform": "linux/amd64"}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.path.join(d, "cert.pem"), os.path.join(d, "key.pem"))
+        self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
 def main():
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with socket.socket() as probe:
@@ -196,6 +259,7 @@ def main():
     sts = client("sts", endpoint, admin)
     sm = client("secretsmanager", endpoint, admin)
 
+    api_servers = {}
     print(json.dumps({"endpoint": endpoint, "account_id": ACCOUNT, "admin": admin}), flush=True)
     for line in sys.stdin:
         if not line.strip():
@@ -231,6 +295,12 @@ def main():
                     out = {"policy": None}
             elif op == "hvac":
                 out = hvac_payload(req["creds"], req.get("server_id"), req.get("role"))
+            elif op == "api_server":
+                api = FakeApiServer()
+                api_servers[api.port] = api
+                out = {"url": f"https://127.0.0.1:{api.port}", "ca": base64.b64encode(api.cert_pem).decode()}
+            elif op == "api_seen":
+                out = {"requests": api_servers[req["port"]].seen}
             elif op == "botocore":
                 out = botocore_payload(req["creds"], req.get("server_id"), req.get("region"), req)
             else:

@@ -942,3 +942,171 @@ fn partition_endpoints_are_forwarded_with_their_host() {
         assert_eq!(seen[before].header("Host"), Some(host));
     }
 }
+
+/// The first versioned kubectl the machine has (the `kubectl` dispatcher makes calls
+/// of its own, so a versioned binary is used).
+fn kubectl() -> Option<PathBuf> {
+    let dir = Path::new("/usr/lib/google-cloud-sdk/bin");
+    [
+        "kubectl.1.32",
+        "kubectl.1.33",
+        "kubectl.1.31",
+        "kubectl.1.30",
+    ]
+    .iter()
+    .map(|name| dir.join(name))
+    .find(|p| p.exists())
+}
+
+/// A kubeconfig whose user runs `sign-login --format eks`, used by the real kubectl
+/// against a test-local HTTPS API server: the Bearer token kubectl sends verifies with
+/// verify-login (against the fake STS, which answers presigned GETs as STS does).
+#[test]
+fn kubectl_sends_sign_logins_token_and_it_verifies() {
+    let Some(kubectl) = kubectl() else {
+        eprintln!("no versioned kubectl under /usr/lib/google-cloud-sdk/bin: skipped");
+        return;
+    };
+    let api = support::moto().call(json!({"op": "api_server"}));
+    let url = api["url"].as_str().unwrap().to_string();
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let sign_login = assert_cmd::cargo::cargo_bin("sign-login");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {url}\n    certificate-authority-data: {ca}\n\
+             contexts:\n- name: test\n  context:\n    cluster: test\n    user: vaultless\ncurrent-context: test\n\
+             users:\n- name: vaultless\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: {cmd}\n      args: [\"--format\", \"eks\", \"--cluster\", \"{SERVER_ID}\"]\n      interactiveMode: Never\n",
+            ca = api["ca"].as_str().unwrap(),
+            cmd = sign_login.display(),
+        ),
+    )
+    .unwrap();
+    let creds = Creds::fake();
+    let out = std::process::Command::new(&kubectl)
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("PATH", "/usr/bin:/bin")
+        .env("AWS_ACCESS_KEY_ID", &creds.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &creds.secret_access_key)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["get", "--raw", "/version"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kubectl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("v1.32.0"));
+    let seen = support::moto().call(json!({"op": "api_seen", "port": port}));
+    let auth = seen["requests"][0]["authorization"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = auth.strip_prefix("Bearer ").expect("a Bearer token");
+    assert!(token.starts_with("k8s-aws-v1."), "{token}");
+
+    // The token, as an EKS authenticator receives it, verifies.
+    let body = json!({"GetCallerIdentityResponse": {
+        "GetCallerIdentityResult": {"Arn": ALICE, "UserId": "AIDAEXAMPLE", "Account": ACCOUNT}}})
+    .to_string();
+    let sts = FakeSts::start(Reply::Raw(http(
+        "200 OK",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    )));
+    let credential = json!({"kind": "ExecCredential", "apiVersion": "client.authentication.k8s.io/v1beta1",
+        "spec": {}, "status": {"token": token, "expirationTimestamp": "2099-01-01T00:00:00Z"}});
+    let r = run(&sts.endpoint(), &credential.to_string());
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert_eq!(
+        support::parse_identity(r.stdout.trim_end()).identity.arn,
+        ALICE
+    );
+    assert_eq!(sts.requests()[0].method, "GET");
+}
+
+/// `sign-login --format eks` and `aws eks get-token` (the AWS CLI in the test venv)
+/// print the same document shape and sign the same query keys.
+#[test]
+fn eks_token_has_the_shape_and_keys_of_aws_eks_get_token() {
+    let aws = support::root().join(".venv/bin/aws");
+    let creds = Creds::fake();
+    let out = std::process::Command::new(&aws)
+        .env_clear()
+        .env("HOME", tempfile::tempdir().unwrap().path())
+        .env("PATH", "/usr/bin:/bin")
+        .env("AWS_ACCESS_KEY_ID", &creds.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &creds.secret_access_key)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .args([
+            "eks",
+            "get-token",
+            "--cluster-name",
+            "prod",
+            "--region",
+            "eu-west-1",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ours: serde_json::Value = serde_json::from_str(&support::sign(
+        &creds,
+        &[
+            "--format",
+            "eks",
+            "--cluster",
+            "prod",
+            "--region",
+            "eu-west-1",
+        ],
+    ))
+    .unwrap();
+    let shape = |v: &serde_json::Value| -> Vec<String> {
+        let mut keys = vec![];
+        for (k, inner) in v.as_object().unwrap() {
+            keys.push(k.clone());
+            if let Some(o) = inner.as_object() {
+                keys.extend(o.keys().map(|i| format!("{k}.{i}")));
+            }
+        }
+        keys.sort();
+        keys
+    };
+    assert_eq!(shape(&ours), shape(&theirs));
+    let query_keys = |v: &serde_json::Value| -> Vec<String> {
+        let token = v["status"]["token"]
+            .as_str()
+            .unwrap()
+            .strip_prefix("k8s-aws-v1.")
+            .unwrap();
+        let url = String::from_utf8(URL_SAFE_NO_PAD.decode(token.trim_end_matches('=')).unwrap())
+            .unwrap();
+        let (base, query) = url.split_once('?').unwrap();
+        assert_eq!(base, "https://sts.eu-west-1.amazonaws.com/");
+        let mut keys: Vec<String> = query
+            .split('&')
+            .map(|p| p.split('=').next().unwrap().to_string())
+            .collect();
+        keys.sort();
+        keys.push(
+            query
+                .split('&')
+                .find_map(|p| p.strip_prefix("X-Amz-SignedHeaders="))
+                .unwrap()
+                .to_string(),
+        );
+        keys
+    };
+    assert_eq!(query_keys(&ours), query_keys(&theirs));
+}

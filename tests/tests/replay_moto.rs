@@ -4,7 +4,7 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::{Command as StdCommand, Stdio};
+use std::process::Command as StdCommand;
 
 use support::{ACCOUNT, Creds, SERVER_ID, moto, parse_identity, sign, unique};
 
@@ -48,34 +48,19 @@ impl Host {
             .env("AWS_ENDPOINT_URL_DYNAMODB", endpoint)
             .env("AWS_REGION", "us-east-1")
             .arg("--config")
-            .arg(&self.config)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+            .arg(&self.config);
         cmd
     }
 }
 
 /// Starts verify-login with `proof` written to its stdin.
 fn spawn(mut cmd: StdCommand, proof: &str) -> std::process::Child {
-    use std::io::Write;
-    let mut child = cmd.stdin(Stdio::piped()).spawn().unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(proof.as_bytes())
-        .unwrap();
-    child
+    support::spawn_with_stdin(&mut cmd, proof.as_bytes())
 }
 
 /// (exit code, stdout, stderr) of a verify-login run with `proof` on stdin.
-fn run(cmd: StdCommand, proof: &str) -> (i32, String, String) {
-    let out = spawn(cmd, proof).wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+fn run(mut cmd: StdCommand, proof: &str) -> (i32, String, String) {
+    support::run_with_stdin(&mut cmd, proof.as_bytes())
 }
 
 fn user_proof() -> (String, String) {

@@ -340,3 +340,28 @@ pub fn sdk_config(endpoint: &str, creds: &Creds) -> aws_config::SdkConfig {
             .load(),
     )
 }
+
+/// Starts `cmd` with `input` written to its stdin (then closed) and its output piped.
+pub fn spawn_with_stdin(cmd: &mut std::process::Command, input: &[u8]) -> std::process::Child {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(input).unwrap();
+    drop(stdin);
+    child
+}
+
+/// Runs `cmd` with `input` on stdin: (exit code, stdout, stderr).
+pub fn run_with_stdin(cmd: &mut std::process::Command, input: &[u8]) -> (i32, String, String) {
+    let out = spawn_with_stdin(cmd, input).wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

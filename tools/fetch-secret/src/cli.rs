@@ -115,7 +115,7 @@ pub const MANUAL: &[Section] = &[
             "A broker: the caller's proof names the secret, the broker's config grants it:",
             "$ sign-login --server-id broker.example.com --role ci --request secret_id=ci/db | ssh broker",
             "$ verify-login | fetch-secret     # on the broker, as the ssh ForceCommand",
-            "A systemd unit that gets its environment from Secrets Manager at start-up, nothing on disk but a tmpfs file:",
+            "A systemd unit that gets its environment from Secrets Manager at start-up, nothing on disk but a tmpfs file (share/doc/vaultless/app-with-secrets.service is the whole unit; github-actions.yml and gitlab-ci.yml use fetch-secret --exec in CI):",
             "| [Service]\nRuntimeDirectory=app\nExecStartPre=/bin/sh -c 'umask 077; fetch-secret prod/app --output dotenv > /run/app/env'\nEnvironmentFile=/run/app/env",
         ],
     },

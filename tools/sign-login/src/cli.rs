@@ -83,11 +83,11 @@ pub const MANUAL: &[Section] = &[
     Section {
         title: "EXAMPLES",
         body: &[
-            "Log in to a verify-login broker over ssh and get a database password:",
+            "Log in to a verify-login broker over ssh and get a database password (share/doc/vaultless/github-actions.yml and gitlab-ci.yml do this from CI with an OIDC identity):",
             "$ sign-login --server-id broker.example.com --request secret_id=ci/db | ssh broker vaultless-login",
             "Log in to HashiCorp Vault's aws auth method, no Vault client needed:",
             "$ sign-login --server-id vault.example.com --role ci | curl -sf --data @- \"$VAULT_ADDR/v1/auth/aws/login\" | jq -r .auth.client_token",
-            "A kubeconfig exec plugin for an EKS cluster (what aws eks get-token prints):",
+            "A kubeconfig exec plugin for an EKS cluster (what aws eks get-token prints; share/doc/vaultless/kubeconfig.yaml has the whole kubeconfig):",
             "$ sign-login --format eks --cluster prod --region eu-west-1",
             "An Akeyless cloud_id:",
             "$ sign-login --format akeyless | jq -r .cloud_id",

@@ -62,7 +62,9 @@ pub const MANUAL: &[Section] = &[
         body: &[
             "Verify one proof; the identity document goes to stdout:",
             "$ sign-login --server-id broker.example.com | verify-login",
-            "A broker behind ssh (ForceCommand verify-login in sshd_config) handing a verified caller one secret:",
+            "A broker behind ssh: share/vaultless/vaultless-broker as the ForceCommand (its header has the sshd_config and authorized_keys lines) routes each verified caller to fetch-secret or mint-creds:",
+            "$ sign-login --server-id broker.example.com --request secret_id=ci/db | ssh vaultless@broker",
+            "Or the pipeline itself, for one secret:",
             "$ verify-login | fetch-secret",
             "Verify a batch, 16 at a time, keeping only the accepted ARNs:",
             "$ verify-login --jobs 16 < proofs.ndjson | jq -r 'select(.identity) | .identity.arn'",
