@@ -30,6 +30,16 @@ pub struct Config {
     pub broker: Broker,
     #[serde(default)]
     pub ledger: Ledger,
+    #[serde(default)]
+    pub audit: Audit,
+}
+
+/// `[audit]`: where every tool appends one JSON line per decision.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audit {
+    /// A file (appended to, created 0640), or "-" for stderr.
+    pub path: Option<String>,
 }
 
 /// `[login]`: how verify-login checks proofs.
@@ -445,6 +455,14 @@ fn check(config: &Config, path: &Path) -> Result<()> {
             )));
         }
         _ => {}
+    }
+    if let Some(p) = &config.audit.path
+        && (p.is_empty() || (p != "-" && !p.starts_with('/')))
+    {
+        return Err(Error::config(format!(
+            "[audit] path `{p}` must be an absolute file path, or \"-\" for stderr, in {}",
+            path.display()
+        )));
     }
     let table = ledger.table();
     if table.len() < 3

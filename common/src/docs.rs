@@ -99,6 +99,10 @@ pub struct VerifiedIdentity {
     pub verified_at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<Request>,
+    /// The SHA-256 of the proof's signature: what audit lines and single-use records
+    /// name it by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof_hash: Option<String>,
 }
 
 /// One refused item of a batch, on stdout in the item's place.
@@ -206,4 +210,79 @@ pub enum RevocationStatus {
     Failed,
     /// `--dry-run`: this lease would be revoked.
     WouldRevoke,
+}
+
+impl RevocationStatus {
+    /// The name in documents and audit lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            RevocationStatus::Revoked => "revoked",
+            RevocationStatus::AlreadyRevoked => "already_revoked",
+            RevocationStatus::ExpiresOnly => "expires_only",
+            RevocationStatus::Failed => "failed",
+            RevocationStatus::WouldRevoke => "would_revoke",
+        }
+    }
+}
+
+/// One audit line (`[audit] path`): one decision of one tool. Never a secret value,
+/// key or token; a proof is named by the SHA-256 of its signature.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditRecord {
+    /// RFC 3339 UTC.
+    pub time: String,
+    pub tool: String,
+    pub host: String,
+    pub pid: u32,
+    /// login, read_secret, mint, revoke, sweep.
+    pub action: String,
+    /// accepted (a login), granted (a secret read or a lease minted), refused, failed,
+    /// or a revocation's status (revoked, already_revoked, expires_only, would_revoke).
+    pub outcome: String,
+    pub exit_code: i32,
+    /// The verified caller, where there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caller: Option<AuditCaller>,
+    #[serde(default, skip_serializing_if = "AuditTarget::is_empty")]
+    pub target: AuditTarget,
+    /// Why it was refused or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditCaller {
+    pub arn: String,
+    pub user_id: String,
+    pub role: String,
+}
+
+/// What a decision was about; only the fields that apply are written.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditTarget {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam_user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+}
+
+impl AuditTarget {
+    pub fn is_empty(&self) -> bool {
+        *self == AuditTarget::default()
+    }
 }

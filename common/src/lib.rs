@@ -2,6 +2,7 @@
 //! another, the error type and its exit codes, the config file, shared command-line
 //! flags, stdout handling and (behind the `aws` feature) AWS client setup.
 
+pub mod audit;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod broker;
@@ -23,3 +24,12 @@ pub mod runtime;
 pub mod time;
 
 pub use error::{Error, ExitCode, Result};
+
+/// This host's name, for audit lines, claim owners and session names.
+pub fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
+}

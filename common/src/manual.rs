@@ -14,6 +14,18 @@ pub struct Section {
     pub body: &'static [&'static str],
 }
 
+/// The `[audit]` section of every tool that makes a decision a broker answers for.
+pub const AUDIT: Section = Section {
+    title: "AUDIT",
+    body: &[
+        "[audit] path = \"/var/log/vaultless/audit.jsonl\" (an absolute path, created 0640) or \"-\" (stderr, which systemd sends to the journal): every decision is appended as one JSON line, whose fields are time (RFC 3339, UTC), tool, host, pid, action (login, read_secret, mint, revoke, sweep), outcome (accepted, granted, refused, failed, revoked, already_revoked, expires_only, would_revoke), exit_code, caller {arn, user_id, role} where the caller is verified, target {secret_id, secret_arn, version_id, lease_id, profile, iam_user, session_name} with the fields that apply, reason (why it was refused or failed) and proof_hash (the SHA-256 of the proof's signature, as single-use records name it). Never a secret value, key, token or proof.",
+        "The file is opened once per run with O_APPEND and each line is one write(2): processes sharing it never interleave, and logrotate can rename it between runs (no copytruncate needed). It fails closed: a tool that cannot write its line hands out nothing (exit 69, and a lease minted for that line is revoked at once); revoke-lease still revokes and says the line is missing.",
+    ],
+};
+
+/// The `[ledger]` paragraph of every tool that uses the state store.
+pub const LEDGER: &str = "[ledger] backend = \"sqlite\" (the default: path, default $XDG_STATE_HOME/vaultless/leases.db, for one host) or \"dynamodb\" (table, default vaultless, shared by every broker host; created on first use with on-demand billing, its two indexes and TTL; a caller that may not create it gets exit 78 and the aws dynamodb create-table command). pending_grace (default 5m): a pending lease older than this is an interrupted mint. retain (default 30d): how long revoked leases stay for audit before they are pruned (SQLite) or expire by TTL (DynamoDB). The DynamoDB client takes the standard AWS settings, AWS_ENDPOINT_URL_DYNAMODB among them.";
+
 const FILES: &[(&str, &str)] = &[
     (
         "$XDG_CONFIG_HOME/vaultless/config.toml",

@@ -1244,17 +1244,7 @@ fn broker_turns_refused_proofs_into_denials() {
     // verify-login, given a good proof and one signed with keys moto never issued,
     // prints an identity and an error line.
     let good = b.proof("ci", Some(&granted));
-    let bad = sign(
-        &Creds::fake(),
-        &[
-            "--server-id",
-            SERVER_ID,
-            "--role",
-            "ci",
-            "--request",
-            &format!("secret_id={granted}"),
-        ],
-    );
+    let bad = support::sign_request(&Creds::fake(), "ci", &format!("secret_id={granted}"));
     let verified = verify(&b.cfg, format!("{good}\n{bad}\n")).code(77);
     let identities = stdout(&verified);
     assert_eq!(identities.lines().count(), 2, "{identities}");

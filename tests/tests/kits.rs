@@ -6,7 +6,7 @@ mod support;
 use std::process::Command;
 
 use serde_json::json;
-use support::{SERVER_ID, moto, sign, unique};
+use support::{SERVER_ID, moto, unique};
 
 /// Runs scripts/broker/vaultless-broker as sshd would for a ForceCommand: the proof
 /// on stdin, the client's requested command in SSH_ORIGINAL_COMMAND.
@@ -66,19 +66,7 @@ fn ssh_broker_routes_by_the_proofs_request_and_runs_no_shell() {
         "fetch-secret prod/db; touch {c}; $(touch {c}) `touch {c}` | sh -c 'touch {c}' && rm -rf /",
         c = canary.display()
     );
-    let proof = |request: &str| {
-        sign(
-            &workload,
-            &[
-                "--server-id",
-                SERVER_ID,
-                "--role",
-                "ci",
-                "--request",
-                request,
-            ],
-        )
-    };
+    let proof = |request: &str| support::sign_request(&workload, "ci", request);
 
     let (code, out, err) = broker(
         &config,

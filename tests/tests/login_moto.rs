@@ -24,17 +24,7 @@ fn iam_user_round_trip_through_the_global_endpoint() {
     let (creds, arn, user_id) = m.user(&name);
     let cfg = config_for(&m.endpoint, "");
     drop(m);
-    let proof = sign(
-        &creds,
-        &[
-            "--server-id",
-            SERVER_ID,
-            "--role",
-            "any",
-            "--request",
-            "secret_id=ci/db",
-        ],
-    );
+    let proof = support::sign_request(&creds, "any", "secret_id=ci/db");
     let out = verify(&cfg, proof).success();
     let id = parse_identity(stdout(&out).trim());
     assert_eq!(id.identity.arn, arn);

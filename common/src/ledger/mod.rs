@@ -311,14 +311,7 @@ pub fn random_u64() -> u64 {
     fastrand::u64(..)
 }
 
-/// This host's name, for claim owners and session names.
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".to_string())
-}
+pub use crate::hostname;
 
 /// A claim owner unique to this process and call: host, pid and a random part.
 pub fn owner(tag: &str) -> String {

@@ -88,6 +88,22 @@ impl Creds {
 }
 
 /// Runs sign-login with these credentials and returns its one line of output.
+/// A proof for this test server's ID, asking role `role` for `request` (k=v).
+#[allow(dead_code)]
+pub fn sign_request(creds: &Creds, role: &str, request: &str) -> String {
+    sign(
+        creds,
+        &[
+            "--server-id",
+            SERVER_ID,
+            "--role",
+            role,
+            "--request",
+            request,
+        ],
+    )
+}
+
 pub fn sign(creds: &Creds, args: &[&str]) -> String {
     let mut cmd = bin("sign-login");
     creds.apply(&mut cmd);

@@ -90,6 +90,7 @@ pub const MANUAL: &[Section] = &[
             "With require_identity set, a missing or refused identity is a refusal: a broker never falls back to its own AWS powers.",
         ],
     },
+    common::manual::AUDIT,
     Section {
         title: "ENVIRONMENT",
         body: &[

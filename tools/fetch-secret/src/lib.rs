@@ -23,6 +23,7 @@ struct Plan<'a> {
     cli: &'a Cli,
     ids: Vec<String>,
     version: Version,
+    audit: &'a common::audit::Audit,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -50,8 +51,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         )
         .into());
     }
+    // Opened before anything is read: a broker that cannot audit hands nothing out.
+    let audit = common::audit::Audit::open(&loaded.config, TOOL)?;
     let plan = Plan {
         cli: &cli,
+        audit: &audit,
         ids,
         version: Version {
             id: cli.version_id.clone(),
@@ -116,6 +120,9 @@ async fn workload(plan: &Plan<'_>, client: &Client) -> anyhow::Result<Outcome> {
     }
     log(plan.cli, format_args!("reading {}", plan.ids.join(", ")));
     let results = fetch::many(client, &plan.ids, &plan.version).await;
+    let asked: Vec<(Option<&VerifiedIdentity>, &str)> =
+        plan.ids.iter().map(|id| (None, id.as_str())).collect();
+    audit_reads(plan.audit, &asked, &results)?;
     let cli = plan.cli;
     if cli.act.exec || (cli.field.is_none() && matches!(cli.output, Output::Env | Output::Dotenv)) {
         let secrets = results.into_iter().collect::<Result<Vec<_>>>()?;
@@ -246,6 +253,41 @@ fn requested(plan: &Plan<'_>, id: &VerifiedIdentity) -> Result<Vec<String>> {
     }
 }
 
+/// Writes the audit line of every read (granted or refused) before anything is
+/// printed: when one cannot be written, no secret is handed out.
+fn audit_reads(
+    audit: &common::audit::Audit,
+    asked: &[(Option<&VerifiedIdentity>, &str)],
+    results: &[Result<Secret>],
+) -> Result<()> {
+    if !audit.enabled() {
+        return Ok(());
+    }
+    for ((caller, secret_id), result) in asked.iter().zip(results) {
+        let mut record = match result {
+            Ok(secret) => {
+                let mut r = audit.record_of("read_secret", "granted", ExitCode::Ok);
+                r.target.secret_arn = Some(secret.arn.clone());
+                r.target.version_id = Some(secret.version_id.clone());
+                r
+            }
+            Err(e) => {
+                let (outcome, reason) = common::audit::refusal(e);
+                let mut r = audit.record_of("read_secret", outcome, e.code());
+                r.reason = reason;
+                r
+            }
+        };
+        record.target.secret_id = (!secret_id.is_empty()).then(|| secret_id.to_string());
+        if let Some(c) = caller {
+            record.caller = Some(common::audit::caller(c));
+            record.proof_hash = c.proof_hash.clone();
+        }
+        audit.record(&record)?;
+    }
+    Ok(())
+}
+
 /// Fetches one secret for one caller, inside the caller's grants.
 async fn for_caller(
     client: &Client,
@@ -291,18 +333,24 @@ async fn broker_mode(
     identities: Vec<Result<VerifiedIdentity>>,
 ) -> anyhow::Result<ExitCode> {
     let mut results: Vec<Result<Secret>> = Vec::new();
+    let mut asked: Vec<(Option<VerifiedIdentity>, String)> = Vec::new();
     for identity in identities {
         let caller = match identity {
             Ok(c) => c,
             Err(e) => {
                 results.push(Err(e));
+                asked.push((None, String::new()));
                 continue;
             }
         };
         match requested(plan, &caller) {
-            Err(e) => results.push(Err(e)),
+            Err(e) => {
+                results.push(Err(e));
+                asked.push((Some(caller.clone()), String::new()));
+            }
             Ok(ids) => {
                 for secret_id in ids {
+                    asked.push((Some(caller.clone()), secret_id.clone()));
                     log(
                         plan.cli,
                         format_args!(
@@ -316,6 +364,11 @@ async fn broker_mode(
             }
         }
     }
+    let asked: Vec<(Option<&VerifiedIdentity>, &str)> = asked
+        .iter()
+        .map(|(c, id)| (c.as_ref(), id.as_str()))
+        .collect();
+    audit_reads(plan.audit, &asked, &results)?;
     let cli = plan.cli;
     if cli.field.is_some() || cli.output != Output::Json {
         if results.len() != 1 {

@@ -75,7 +75,7 @@ pub const MANUAL: &[Section] = &[
             "session_token: mfa_serial_number, with --mfa-code.",
             "iam_user: a user vaultless-PROFILE-RANDOM made for this lease alone, with user_path, permissions_boundary_arn, the inline policy_document, the managed policy_arns and the iam_groups, tagged with the lease id; revoke-lease deletes it.",
             "default_ttl (else 15m, or 1h with --output credential-process: the AWS SDKs and CLI run a credential_process again whenever its credentials expire within 15 minutes, so shorter leases would be minted anew on every use) and max_ttl. STS types live at least 15m (AWS's minimum); an iam_user lease lives any time from 1s.",
-            "[ledger] backend = \"sqlite\" (the default: path, default $XDG_STATE_HOME/vaultless/leases.db, for one host) or \"dynamodb\" (table, default vaultless, shared by every broker host; created on first use with on-demand billing, its two indexes and TTL; a caller that may not create it gets exit 78 and the aws dynamodb create-table command). pending_grace (default 5m): a pending lease older than this is an interrupted mint. retain (default 30d): how long revoked leases stay for audit before they are pruned (SQLite) or expire by TTL (DynamoDB). The DynamoDB client takes the standard AWS settings, AWS_ENDPOINT_URL_DYNAMODB among them.",
+            common::manual::LEDGER,
         ],
     },
     Section {
@@ -84,6 +84,7 @@ pub const MANUAL: &[Section] = &[
             "Before its first AWS call mint-creds writes a pending row to the ledger, naming what it is about to create; it marks the row active once the credentials exist. A mint killed half-way leaves a pending row that revoke-lease --expired rolls back once it is older than pending_grace. If the credentials cannot be written (a closed pipe), they are revoked at once and mint-creds exits 75. No secret is ever written to the ledger.",
         ],
     },
+    common::manual::AUDIT,
     Section {
         title: "ENVIRONMENT",
         body: &[

@@ -350,6 +350,46 @@ async fn mint_one(
     Ok((lease, LeaseRow { expires_at, ..row }))
 }
 
+/// Writes the audit line of one mint: granted with what was made, or refused.
+fn audit_mint(
+    audit: &common::audit::Audit,
+    job: Option<&Job>,
+    minted: &Result<(Lease, LeaseRow)>,
+) -> Result<()> {
+    if !audit.enabled() {
+        return Ok(());
+    }
+    let mut record = match minted {
+        Ok((_, row)) => {
+            let mut r = audit.record_of("mint", "granted", ExitCode::Ok);
+            r.target.lease_id = Some(row.id.clone());
+            match &row.resources {
+                Resources::IamUser(u) => r.target.iam_user = Some(u.user_name.clone()),
+                Resources::AssumedRole { session_name, .. } => {
+                    r.target.session_name = Some(session_name.clone());
+                }
+                Resources::FederationToken { name } => r.target.session_name = Some(name.clone()),
+                Resources::SessionToken => {}
+            }
+            r
+        }
+        Err(e) => {
+            let (outcome, reason) = common::audit::refusal(e);
+            let mut r = audit.record_of("mint", outcome, e.code());
+            r.reason = reason;
+            r
+        }
+    };
+    if let Some(job) = job {
+        record.target.profile = Some(job.profile_name.clone());
+        if let Some(c) = &job.caller {
+            record.caller = Some(common::audit::caller(c));
+            record.proof_hash = c.proof_hash.clone();
+        }
+    }
+    audit.record(&record)
+}
+
 fn env_lines(lease: &Lease) -> String {
     credential_vars(lease)
         .iter()
@@ -425,6 +465,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             .expect("an error")
             .into());
     }
+    let audit = common::audit::Audit::open(&loaded.config, TOOL)?;
     let runtime = common::runtime::current_thread()?;
     runtime.block_on(async {
         let ledger = common::ledger::open(&loaded.config).await?;
@@ -433,17 +474,33 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sts: aws_sdk_sts::Client::new(&aws.config),
             iam: aws_sdk_iam::Client::new(&aws.config),
         };
+        // Minted, audited, then handed out; a lease whose line cannot be written is
+        // revoked at once.
+        let mint_audited = |job: Result<Job>| async {
+            let (job, minted) = match job {
+                Ok(job) => {
+                    let minted = mint_one(&cli, &job, ledger.as_ref(), &clients).await;
+                    (Some(job), minted)
+                }
+                Err(e) => (None, Err(e)),
+            };
+            // The outer error: the audit line could not be written (fatal).
+            if let Err(e) = audit_mint(&audit, job.as_ref(), &minted) {
+                if let Ok((_, row)) = &minted {
+                    revoke_now(ledger.as_ref(), &clients.iam, &row.id).await;
+                }
+                return Err(e);
+            }
+            Ok(minted)
+        };
         if cli.act.exec {
-            let job = jobs.into_iter().next().expect("one job")?;
-            let (lease, _) = mint_one(&cli, &job, ledger.as_ref(), &clients).await?;
+            let job = jobs.into_iter().next().expect("one job");
+            let (lease, _) = mint_audited(job).await??;
             return exec(&cli, &lease, ledger.as_ref(), &clients).await;
         }
         let mut out = common::output::Batch::new(TOOL, "item", jobs.len() > 1);
         for job in jobs {
-            let minted = match job {
-                Ok(job) => mint_one(&cli, &job, ledger.as_ref(), &clients).await,
-                Err(e) => Err(e),
-            };
+            let minted = mint_audited(job).await?;
             let (lease, row) = match minted {
                 Ok(m) => m,
                 Err(e) => {

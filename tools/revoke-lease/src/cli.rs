@@ -66,6 +66,7 @@ pub const MANUAL: &[Section] = &[
             "Every AWS call (IAM and DynamoDB) is tried up to 3 times with jittered backoff for throttling and 5xx; a lease still failing is marked failed for the next sweep.",
         ],
     },
+    common::manual::AUDIT,
     Section {
         title: "ENVIRONMENT",
         body: &[

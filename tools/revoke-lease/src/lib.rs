@@ -106,10 +106,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         .ledger
         .pending_grace
         .map_or(common::ledger::DEFAULT_PENDING_GRACE, |d| d.0);
+    // A trail that cannot be opened is said, and revocation goes on without it.
+    let audit = common::audit::Audit::open(config, TOOL).unwrap_or_else(|e| {
+        common::error::warn(TOOL, &e.to_string());
+        common::audit::Audit::off(TOOL)
+    });
     let runtime = common::runtime::multi_thread()?;
     runtime.block_on(async move {
         let ledger: Arc<dyn Store> = Arc::from(common::ledger::open(config).await?);
-        let code = sweep(&cli, ledger.clone(), ids, grace).await;
+        let code = sweep(&cli, ledger.clone(), ids, grace, &audit).await;
         common::cli::log(
             cli.common.verbose,
             TOOL,
@@ -125,6 +130,7 @@ async fn sweep(
     ledger: Arc<dyn Store>,
     ids: Vec<String>,
     grace: Duration,
+    audit: &common::audit::Audit,
 ) -> anyhow::Result<ExitCode> {
     let now = jiff::Timestamp::now();
     let mut targets: Vec<Target> = Vec::new();
@@ -242,6 +248,16 @@ async fn sweep(
         if let Some(result) = result {
             if let Some(e) = &result.error {
                 common::output::stderr(&format!("{TOOL}: error: {}: {e}\n", result.lease_id));
+            }
+            if audit.enabled() {
+                let action = if cli.expired { "sweep" } else { "revoke" };
+                let mut record = audit.record_of(action, result.status.name(), code);
+                record.target.lease_id = Some(result.lease_id.clone());
+                record.reason = result.error.clone();
+                // Revocation proceeds without its line; that it is missing is said.
+                if let Err(e) = audit.record(&record) {
+                    common::error::warn(TOOL, &e.to_string());
+                }
             }
             common::output::json_line(&result)?;
         }

@@ -47,10 +47,11 @@ pub const MANUAL: &[Section] = &[
             "[login] allowed_sts_hosts = []: authorities accepted in proof URLs beyond the real STS endpoints, each \"host\" or \"host:port\" (\"[::1]:8080\" for IPv6). A bare host admits only the scheme's default port (443, or 80 for http); any other port must be listed with it, so allowlisting a loopback host does not open its every service. The rule holds with sts_endpoint set too. http is accepted for listed loopback authorities only.",
             "[login] timeout = \"10s\": total time for one STS call, retries included.",
             "[login] single_use = true (the default): a proof verifies once. After STS and the bindings accept it, the SHA-256 of its signature is recorded in the state store ([ledger]) until its X-Amz-Date + max_skew; a proof already recorded is refused with 77 (already used), so a proof intercepted in transit or logged by a proxy cannot be replayed. With the SQLite store that holds on one host; brokers behind a load balancer share a DynamoDB table. EKS tokens are exempt (kubectl reuses one for up to 15 minutes). Write single_use = false to turn it off. sign-login signs a random X-Vaultless-Nonce header, so two logins in one second are two proofs; other clients (hvac, the vault CLI) sign alike within one second, and the second of two such logins is refused.",
-            "[ledger] backend = \"sqlite\" (the default: path, default $XDG_STATE_HOME/vaultless/leases.db, for one host) or \"dynamodb\" (table, default vaultless, shared by every broker host; created on first use with on-demand billing, its two indexes and TTL; a caller that may not create it gets exit 78 and the aws dynamodb create-table command). pending_grace (default 5m): a pending lease older than this is an interrupted mint. retain (default 30d): how long revoked leases stay for audit before they are pruned (SQLite) or expire by TTL (DynamoDB). The DynamoDB client takes the standard AWS settings, AWS_ENDPOINT_URL_DYNAMODB among them.",
+            common::manual::LEDGER,
             "[roles.NAME] bound_account_ids, bound_principal_arns (exact, or * globs on the full ARN), bound_role_names, bound_user_ids: every non-empty list must match (AND across lists, any item within one). A role must bind by account, ARN or unique id. A proof names its role with \"role\"; without one the principal's name is used.",
         ],
     },
+    common::manual::AUDIT,
     Section {
         title: "ENVIRONMENT",
         body: &[

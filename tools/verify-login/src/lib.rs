@@ -41,6 +41,8 @@ pub struct Prepared {
     /// The single-use name of the proof; `None` when it is exempt (EKS tokens, or
     /// single_use = false).
     hash: Option<String>,
+    /// The proof's name in identities and audit lines (the same hash, always).
+    proof_hash: String,
 }
 
 impl Verifier {
@@ -90,14 +92,16 @@ or write require_server_id = false to accept proofs meant for any server",
         let decoded = common::proof::decode(doc)?;
         let checked_at = jiff::Timestamp::now();
         let outgoing = checks::check(&decoded, &self.policy, checked_at)?;
+        let proof_hash = common::proof::signature_hash(&outgoing.signature);
         // kubectl reuses one EKS token for up to 15 minutes by design.
         let hash = (self.loaded.config.login.single_use() && decoded.format != Format::Eks)
-            .then(|| common::proof::signature_hash(&outgoing.signature));
+            .then(|| proof_hash.clone());
         Ok(Prepared {
             decoded,
             outgoing,
             checked_at,
             hash,
+            proof_hash,
         })
     }
 
@@ -109,6 +113,7 @@ or write require_server_id = false to accept proofs meant for any server",
             outgoing,
             checked_at: now,
             hash,
+            proof_hash,
         } = prepared;
         let (scheme, authority) = self.sts.destination(&outgoing);
         common::cli::log(
@@ -158,6 +163,7 @@ or write require_server_id = false to accept proofs meant for any server",
             role: role_name,
             verified_at: common::time::format(now),
             request: decoded.extra,
+            proof_hash: Some(proof_hash),
         })
     }
 }
@@ -182,6 +188,41 @@ impl Verifier {
             Ok(())
         } else {
             Err(already_used())
+        }
+    }
+}
+
+/// Writes the audit line of one login decision. An identity whose line could not be
+/// written is not handed out: the caller gets the audit error instead.
+fn audited(
+    audit: &common::audit::Audit,
+    result: Result<VerifiedIdentity>,
+    proof_hash: Option<String>,
+) -> Result<VerifiedIdentity> {
+    if !audit.enabled() {
+        return result;
+    }
+    let mut record = match &result {
+        Ok(id) => {
+            let mut r = audit.record_of("login", "accepted", ExitCode::Ok);
+            r.caller = Some(common::audit::caller(id));
+            r
+        }
+        Err(e) => {
+            let (outcome, reason) = common::audit::refusal(e);
+            let mut r = audit.record_of("login", outcome, e.code());
+            r.reason = reason;
+            r
+        }
+    };
+    record.proof_hash = proof_hash;
+    match (audit.record(&record), result) {
+        (Ok(()), result) => result,
+        (Err(e), Ok(_)) => Err(e),
+        // A refusal stays a refusal; that its line is missing is said on stderr.
+        (Err(e), Err(refused)) => {
+            common::error::warn(TOOL, &e.to_string());
+            Err(refused)
         }
     }
 }
@@ -221,6 +262,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // Local checks first, in input order, so a proof repeated within the batch is
     // refused on its second line, before anything is sent.
     let mut seen = std::collections::HashSet::new();
+    let audit = common::audit::Audit::open(&verifier.loaded.config, TOOL)?;
     let prepared: Vec<Result<Prepared>> = docs
         .iter()
         .map(|doc| {
@@ -230,6 +272,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 _ => Ok(p),
             }
         })
+        .collect();
+    let hashes: Vec<Option<String>> = prepared
+        .iter()
+        .map(|p| p.as_ref().ok().map(|p| p.proof_hash.clone()))
         .collect();
     // What is left of each proof is in `prepared`; the input can go.
     drop(docs);
@@ -241,8 +287,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // task is spawned only when there is room for it: a batch of 100,000 proofs
         // holds 8 tasks, not 100,000.
         enum Slot {
-            Ready(Box<Result<VerifiedIdentity>>),
-            Running(tokio::task::JoinHandle<Result<VerifiedIdentity>>),
+            Ready(usize, Box<Result<VerifiedIdentity>>),
+            Running(usize, tokio::task::JoinHandle<Result<VerifiedIdentity>>),
         }
         let jobs = usize::from(cli.jobs);
         let mut out = common::output::Batch::new(TOOL, "proof", batch);
@@ -257,24 +303,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Ok(p) => {
                         running += 1;
                         let verifier = verifier.clone();
-                        Slot::Running(tokio::spawn(
-                            async move { verifier.complete(i + 1, p).await },
-                        ))
+                        Slot::Running(
+                            i,
+                            tokio::spawn(async move { verifier.complete(i + 1, p).await }),
+                        )
                     }
-                    Err(e) => Slot::Ready(Box::new(Err(e))),
+                    Err(e) => Slot::Ready(i, Box::new(Err(e))),
                 });
-                if !matches!(window.front(), Some(Slot::Ready(_))) {
+                if !matches!(window.front(), Some(Slot::Ready(..))) {
                     continue;
                 }
             }
-            match window.pop_front() {
-                Some(Slot::Ready(r)) => out.item(*r)?,
-                Some(Slot::Running(task)) => {
+            let (i, result) = match window.pop_front() {
+                Some(Slot::Ready(i, r)) => (i, *r),
+                Some(Slot::Running(i, task)) => {
                     running -= 1;
-                    out.item(task.await.context("a verification task failed")?)?;
+                    (i, task.await.context("a verification task failed")?)
                 }
-                None => {}
-            }
+                None => continue,
+            };
+            out.item(audited(&audit, result, hashes[i].clone()))?;
         }
         Ok(out.finish())
     })

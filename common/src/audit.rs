@@ -1,0 +1,137 @@
+//! The audit trail: with `[audit] path` set, every tool appends one JSON line per
+//! decision (a login accepted or refused, a secret read or refused, a lease minted or
+//! revoked). The file is opened once per run with O_APPEND and each line goes out in
+//! one write(2), so processes sharing the file never interleave, and logrotate can move
+//! it between runs. It fails closed: a tool that cannot write its line hands nothing
+//! out (the callers check [`Audit::record`]'s result before they print).
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use crate::config::Config;
+use crate::docs::{AuditCaller, AuditRecord, AuditTarget, VerifiedIdentity};
+use crate::error::{Error, Result};
+
+enum Sink {
+    Off,
+    Stderr,
+    File(Mutex<std::fs::File>, String),
+}
+
+pub struct Audit {
+    sink: Sink,
+    tool: &'static str,
+    host: String,
+}
+
+impl Audit {
+    /// Opens the audit trail the config names (nothing when `[audit]` is unset). A
+    /// file that cannot be opened is an error (69): a broker must not run unaudited.
+    pub fn open(config: &Config, tool: &'static str) -> Result<Audit> {
+        let sink = match config.audit.path.as_deref() {
+            None => Sink::Off,
+            Some("-") => Sink::Stderr,
+            Some(path) => {
+                use std::os::unix::fs::OpenOptionsExt;
+                let file = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .mode(0o640)
+                    .open(path)
+                    .map_err(|e| unwritable(path, &e.to_string()))?;
+                Sink::File(Mutex::new(file), path.to_string())
+            }
+        };
+        Ok(Audit {
+            sink,
+            tool,
+            host: crate::hostname(),
+        })
+    }
+
+    /// No trail at all.
+    pub fn off(tool: &'static str) -> Audit {
+        Audit {
+            sink: Sink::Off,
+            tool,
+            host: crate::hostname(),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        !matches!(self.sink, Sink::Off)
+    }
+
+    /// A record of this tool, host and process, at this time.
+    pub fn record_of(
+        &self,
+        action: &str,
+        outcome: &str,
+        exit_code: crate::ExitCode,
+    ) -> AuditRecord {
+        AuditRecord {
+            time: crate::time::format(jiff::Timestamp::now()),
+            tool: self.tool.to_string(),
+            host: self.host.clone(),
+            pid: std::process::id(),
+            action: action.to_string(),
+            outcome: outcome.to_string(),
+            exit_code: exit_code as i32,
+            caller: None,
+            target: AuditTarget::default(),
+            reason: None,
+            proof_hash: None,
+        }
+    }
+
+    /// Appends one line; an error means it is not in the trail.
+    pub fn record(&self, record: &AuditRecord) -> Result<()> {
+        let mut line = serde_json::to_vec(record).expect("audit records serialize");
+        line.push(b'\n');
+        match &self.sink {
+            Sink::Off => Ok(()),
+            Sink::Stderr => {
+                crate::output::stderr(&String::from_utf8_lossy(&line));
+                Ok(())
+            }
+            Sink::File(file, path) => {
+                let file = file.lock().unwrap_or_else(|e| e.into_inner());
+                // One write(2) per line: with O_APPEND it lands whole, after every
+                // other process's lines.
+                match (&*file).write(&line) {
+                    Ok(n) if n == line.len() => Ok(()),
+                    Ok(n) => Err(unwritable(
+                        path,
+                        &format!("short write ({n} of {} bytes)", line.len()),
+                    )),
+                    Err(e) => Err(unwritable(path, &e.to_string())),
+                }
+            }
+        }
+    }
+}
+
+fn unwritable(path: &str, why: &str) -> Error {
+    Error::unavailable(format!("cannot write the audit trail {path}: {why}"))
+        .hint("nothing is handed out unaudited; make [audit] path writable for this user")
+}
+
+/// The caller part of a record, from a verified identity.
+pub fn caller(id: &VerifiedIdentity) -> AuditCaller {
+    AuditCaller {
+        arn: id.identity.arn.clone(),
+        user_id: id.identity.user_id.clone(),
+        role: id.role.clone(),
+    }
+}
+
+/// The outcome word and reason of a failed decision: refused (denied, not granted, bad
+/// input) or failed (AWS or the system could not do it).
+pub fn refusal(e: &Error) -> (&'static str, Option<String>) {
+    use crate::ExitCode::*;
+    let word = match e.code() {
+        Denied | BadInput | Usage | NotFound | Config => "refused",
+        _ => "failed",
+    };
+    (word, Some(e.to_string()))
+}
