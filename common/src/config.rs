@@ -261,6 +261,11 @@ pub struct CredsProfile {
     pub iam_groups: Vec<String>,
     pub default_ttl: Option<Dur>,
     pub max_ttl: Option<Dur>,
+    /// `--output credential-process` reuses a cached lease while it has more than this
+    /// left (default 15m).
+    pub reuse_min_remaining: Option<Dur>,
+    /// iam_user: how long to wait for a new access key to work (default 20s; 0s: not).
+    pub key_wait: Option<Dur>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

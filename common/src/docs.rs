@@ -237,7 +237,8 @@ pub struct AuditRecord {
     pub pid: u32,
     /// login, read_secret, mint, revoke, sweep.
     pub action: String,
-    /// accepted (a login), granted (a secret read or a lease minted), refused, failed,
+    /// accepted (a login), granted (a secret read or a lease minted), reused (a cached
+    /// credential_process lease handed out again), refused, failed,
     /// or a revocation's status (revoked, already_revoked, expires_only, would_revoke).
     pub outcome: String,
     pub exit_code: i32,

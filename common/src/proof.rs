@@ -17,11 +17,7 @@ use crate::error::{Error, Result};
 /// The name a proof goes by once used: the SHA-256 (hex) of its SigV4 signature.
 /// Single-use records and audit lines carry this, never the proof.
 pub fn signature_hash(signature: &str) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(signature.to_ascii_lowercase().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::sha256_hex(signature.to_ascii_lowercase().as_bytes())
 }
 
 /// Prefix of an EKS token; the rest is the unpadded base64url of a presigned URL.

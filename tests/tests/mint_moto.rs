@@ -761,6 +761,257 @@ type = "iam_user"
     }
 }
 
+// ---------------------------------------------------------------- credential_process cache
+
+/// The AWS CLI, as a workstation user runs it: `--profile cli` whose credential_process
+/// is mint-creds, with the minter's keys in the environment for mint-creds to inherit
+/// and `run` as XDG_RUNTIME_DIR.
+fn cli_with_cache(s: &Setup, aws_config: &std::path::Path, run: &std::path::Path) -> StdCommand {
+    let mut cmd = StdCommand::new(aws_bin());
+    clean_env(&mut cmd);
+    cmd.env("AWS_ACCESS_KEY_ID", &s.minter.access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", &s.minter.secret_access_key)
+        .env("AWS_ENDPOINT_URL", &s.endpoint)
+        .env("AWS_REGION", REGION)
+        .env("AWS_CONFIG_FILE", aws_config)
+        .env("AWS_SHARED_CREDENTIALS_FILE", s.dir.path().join("none"))
+        .env("XDG_RUNTIME_DIR", run)
+        .args([
+            "sts",
+            "get-caller-identity",
+            "--profile",
+            "cli",
+            "--output",
+            "json",
+        ])
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn caller_of(o: &std::process::Output) -> String {
+    assert!(
+        o.status.success(),
+        "aws --profile cli: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    v["Arn"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn credential_process_calls_share_one_lease() {
+    use std::os::unix::fs::PermissionsExt;
+    let iu = profile("cache");
+    let s = Setup::new(&format!("[creds.{iu}]\ntype = \"iam_user\"\n"));
+    let run_dir = s.dir.path().join("run");
+    std::fs::create_dir(&run_dir).unwrap();
+    let aws_config = s.dir.path().join("aws-config");
+    std::fs::write(
+        &aws_config,
+        format!(
+            "[profile cli]\nregion = {REGION}\ncredential_process = {} --config {} {iu} --output credential-process\n",
+            mint_bin().display(),
+            s.cfg.display()
+        ),
+    )
+    .unwrap();
+    let prefix = format!("creds/{iu}/");
+
+    // Five calls one after another: one lease, one IAM user, each call the same caller.
+    let callers: Vec<String> = (0..5)
+        .map(|_| caller_of(&cli_with_cache(&s, &aws_config, &run_dir).output().unwrap()))
+        .collect();
+    assert!(callers.iter().all(|c| c == &callers[0]), "{callers:?}");
+    let first = s.live(&prefix);
+    assert_eq!(first.len(), 1, "five CLI calls made {first:?}");
+    assert_eq!(users(&format!("vaultless-{iu}-")).len(), 1);
+
+    // The entry is private: a 0700 directory of 0600 files.
+    let dir = run_dir.join("vaultless");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!files.is_empty());
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+
+    // Revoked: the next call mints anew, and never hands out the revoked lease.
+    let o = run(s.revoke().arg(&first[0]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let after = caller_of(&cli_with_cache(&s, &aws_config, &run_dir).output().unwrap());
+    assert_ne!(after, callers[0], "the revoked lease was handed out again");
+    let second = s.live(&prefix);
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_ne!(second, first);
+
+    // Twenty at once, with nothing cached: one lease between them.
+    let o = run(s.revoke().args(["--prefix", &prefix]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            cli_with_cache(&s, &aws_config, &run_dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let callers: Vec<String> = children
+        .into_iter()
+        .map(|c| caller_of(&c.wait_with_output().unwrap()))
+        .collect();
+    assert!(callers.iter().all(|c| c == &callers[0]), "{callers:?}");
+    let third = s.live(&prefix);
+    assert_eq!(third.len(), 1, "twenty parallel CLI calls made {third:?}");
+    assert!(!callers.contains(&after));
+    let o = run(s.revoke().args(["--prefix", &prefix]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(users(&format!("vaultless-{iu}-")), Vec::<String>::new());
+}
+
+#[test]
+fn a_cache_file_is_trusted_only_when_whole_private_and_ours() {
+    use std::os::unix::fs::PermissionsExt;
+    let ar = profile("trust");
+    let role = new_role("trust");
+    let s = Setup::new(&format!(
+        "[creds.{ar}]\ntype = \"assumed_role\"\nrole_arn = \"{role}\"\n"
+    ));
+    let run_dir = s.dir.path().join("run");
+    std::fs::create_dir(&run_dir).unwrap();
+    let call = |extra: &[&str]| {
+        let o = s
+            .std_mint()
+            .env("XDG_RUNTIME_DIR", &run_dir)
+            .args([ar.as_str(), "--output", "credential-process"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(o.stderr).unwrap();
+        assert!(o.status.success(), "{stderr}");
+        let c: ProcessCredentials = serde_json::from_slice(&o.stdout).unwrap();
+        assert_quiet(&stderr, &c);
+        (c.access_key_id, stderr)
+    };
+    let entry = || {
+        let files: Vec<PathBuf> = std::fs::read_dir(run_dir.join("vaultless"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        files[0].clone()
+    };
+
+    let (first, _) = call(&[]);
+    let (again, err) = call(&[]);
+    assert_eq!(again, first, "{err}");
+    assert!(err.contains("reusing cached lease"), "{err}");
+    // The cache holds the credentials, never stdout's neighbours: no secret in logs.
+    let (fresh, err) = call(&["--no-cache"]);
+    assert_ne!(fresh, first, "--no-cache reused: {err}");
+    let (again, _) = call(&[]);
+    assert_eq!(again, first, "--no-cache replaced the entry");
+
+    // Corrupt: ignored with a warning, replaced.
+    std::fs::write(entry(), b"{\"key\": \"half a").unwrap();
+    let (after_corrupt, err) = call(&[]);
+    assert_ne!(after_corrupt, first);
+    assert!(err.contains("corrupt cache file"), "{err}");
+    let (again, err) = call(&[]);
+    assert_eq!(again, after_corrupt, "the entry was not replaced: {err}");
+
+    // Readable by others: not trusted.
+    std::fs::set_permissions(entry(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (after_open, err) = call(&[]);
+    assert_ne!(after_open, after_corrupt);
+    assert!(err.contains("lets others in"), "{err}");
+
+    // A symlink in its place: not followed.
+    let target = s.dir.path().join("elsewhere.json");
+    std::fs::copy(entry(), &target).unwrap();
+    let path = entry();
+    std::fs::remove_file(&path).unwrap();
+    std::os::unix::fs::symlink(&target, &path).unwrap();
+    let (after_link, err) = call(&[]);
+    assert_ne!(after_link, after_open);
+    assert!(err.contains("ignoring the cache file"), "{err}");
+
+    // Owned by another user (only root can make one): not trusted.
+    let path = entry();
+    match std::os::unix::fs::chown(&path, Some(65534), Some(65534)) {
+        Ok(()) => {
+            let (after_foreign, err) = call(&[]);
+            assert_ne!(after_foreign, after_link);
+            assert!(err.contains("owned by uid 65534"), "{err}");
+        }
+        Err(e) => eprintln!("not root ({e}): the foreign-owner case needs root"),
+    }
+}
+
+#[test]
+fn iam_user_keys_are_handed_out_once_aws_accepts_them() {
+    use support::proxy::{Fault, Proxy};
+    let iu = profile("wait");
+    let short = profile("wait-short");
+    let s = Setup::new(&format!(
+        "[creds.{iu}]\ntype = \"iam_user\"\n\n[creds.{short}]\ntype = \"iam_user\"\nkey_wait = \"1s\"\n"
+    ));
+    let proxy = Proxy::start(&s.endpoint);
+    let mint = |name: &str, extra: &[&str]| {
+        let o = s
+            .std_mint()
+            .env("AWS_ENDPOINT_URL_STS", &proxy.url)
+            .arg(name)
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8(o.stderr).unwrap();
+        assert!(o.status.success(), "{stderr}");
+        (parse_lease(&String::from_utf8(o.stdout).unwrap()), stderr)
+    };
+
+    // AWS refuses the new key three times, then takes it: the lease is handed out after.
+    proxy.fail_matching(3, "Action=GetCallerIdentity", Fault::UnknownKey);
+    let (lease, err) = mint(&iu, &[]);
+    assert_eq!(proxy.counts(), (3, 1), "{err}");
+    assert!(err.contains("works (4 sts:GetCallerIdentity"), "{err}");
+    assert_eq!(
+        caller_arn(&lease.credentials, &s.endpoint).unwrap(),
+        format!(
+            "arn:aws:iam::{ACCOUNT}:user/{}",
+            users(&format!("vaultless-{iu}-"))[0]
+        )
+    );
+
+    // --no-wait: not one call with the new key.
+    proxy.fail_matching(3, "Action=GetCallerIdentity", Fault::UnknownKey);
+    let (_, err) = mint(&iu, &["--no-wait"]);
+    assert_eq!(proxy.counts(), (3, 1), "{err}");
+
+    // Refused past key_wait: handed out all the same, with a warning, in bounded time.
+    proxy.fail_matching(usize::MAX, "Action=GetCallerIdentity", Fault::UnknownKey);
+    let start = Instant::now();
+    let (_, err) = mint(&short, &[]);
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(err.contains("still refused the new key"), "{err}");
+    assert!(proxy.counts().0 > 3, "{:?}", proxy.counts());
+    let o = run(s.revoke().args(["--prefix", &format!("creds/{iu}/")]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = run(s.revoke().args(["--prefix", &format!("creds/{short}/")]));
+    assert_eq!(o.code, 0, "{}", o.stderr);
+}
+
 // ---------------------------------------------------------------- 4. iam_user
 
 #[test]

@@ -46,6 +46,15 @@ pub struct Cli {
     #[arg(long, value_name = "CODE")]
     pub mfa_code: Option<String>,
 
+    /// With --output credential-process: mint a new lease, neither reusing a cached one
+    /// nor caching this one
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// iam_user: hand the new key out at once, without waiting until AWS accepts it
+    #[arg(long)]
+    pub no_wait: bool,
+
     #[command(flatten)]
     pub act: common::cli::ActArgs,
 
@@ -75,7 +84,22 @@ pub const MANUAL: &[Section] = &[
             "session_token: mfa_serial_number, with --mfa-code.",
             "iam_user: a user vaultless-PROFILE-RANDOM made for this lease alone, with user_path, permissions_boundary_arn, the inline policy_document, the managed policy_arns and the iam_groups, tagged with the lease id; revoke-lease deletes it.",
             "default_ttl (else 15m, or 1h with --output credential-process: the AWS SDKs and CLI run a credential_process again whenever its credentials expire within 15 minutes, so shorter leases would be minted anew on every use) and max_ttl. STS types live at least 15m (AWS's minimum); an iam_user lease lives any time from 1s.",
+            "reuse_min_remaining (default 15m): --output credential-process hands a cached lease out again while it has more than this left. key_wait (iam_user, default 20s, 0s for never): how long a new access key is given to start working.",
             common::manual::LEDGER,
+        ],
+    },
+    Section {
+        title: "CREDENTIAL PROCESS CACHE",
+        body: &[
+            "The AWS CLI and SDKs do not cache what a credential_process prints: every aws command, and every parallel process of a terraform run, runs mint-creds again. So --output credential-process reuses a live lease of the same profile, config file, TTL, role and caller (the verified identity behind verify-login, else this user and the AWS_* settings of the environment, secrets excepted) while it has more than reuse_min_remaining left, instead of minting one lease (for iam_user: one IAM user) per call.",
+            "Entries live in $XDG_RUNTIME_DIR/vaultless/ (a per-user tmpfs, emptied at logout), else in $XDG_STATE_HOME/vaultless/cache/: a 0700 directory of 0600 files owned by the user, written whole by rename. A lock per entry (flock) makes parallel calls mint once; the others wait (at most a minute) and reuse it. An entry is trusted only when it is a regular file of this user that no one else may read, parses, and names a lease the ledger still holds active: a revoked lease is never handed out again. A corrupt, foreign-owned, open or symlinked entry is ignored with a warning and replaced.",
+            "The trade-off: the credentials sit on disk (a tmpfs where XDG_RUNTIME_DIR is set) for up to the lease's lifetime, readable by this user and root, as the AWS CLI's own SSO and assume-role caches are; in exchange a busy workstation or CI job holds one lease per profile instead of hundreds. --no-cache neither reads nor writes the cache: one call, one lease.",
+        ],
+    },
+    Section {
+        title: "IAM USER KEYS",
+        body: &[
+            "IAM is eventually consistent: for a few seconds after CreateAccessKey, AWS refuses the new key (InvalidClientTokenId). mint-creds therefore calls sts:GetCallerIdentity with the new key, under a backoff from 200 ms to 3 s, until AWS accepts it or key_wait (default 20s) has passed, so that the caller's first command does not fail. Past key_wait the lease is handed out with a warning. --no-wait hands it out at once.",
         ],
     },
     Section {
@@ -88,7 +112,7 @@ pub const MANUAL: &[Section] = &[
     Section {
         title: "ENVIRONMENT",
         body: &[
-            "AWS_PROFILE, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_IAM and the rest of the standard AWS settings, for the minting identity. VAULTLESS_CONFIG: the default for --config. XDG_STATE_HOME: where the ledger lives by default.",
+            "AWS_PROFILE, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_IAM and the rest of the standard AWS settings, for the minting identity. VAULTLESS_CONFIG: the default for --config. XDG_STATE_HOME: where the ledger lives by default. XDG_RUNTIME_DIR: where the credential_process cache lives.",
         ],
     },
     Section {
@@ -96,7 +120,7 @@ pub const MANUAL: &[Section] = &[
         body: &[
             "The AWS CLI and SDKs use mint-creds as a credential source (in ~/.aws/config):",
             "| [profile deploy]\ncredential_process = /usr/local/bin/mint-creds deployer --output credential-process",
-            "$ aws s3 ls --profile deploy",
+            "$ aws s3 ls --profile deploy     # one lease, reused by the next calls",
             "Run one command with its own credentials, revoked when it ends:",
             "$ mint-creds tmpuser --ttl 10m --exec --revoke-on-exit -- terraform apply",
             "Into the shell:",

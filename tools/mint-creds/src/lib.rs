@@ -2,6 +2,7 @@
 //! workload or for a verified caller, recording each lease in the ledger *before* the
 //! first AWS call and revoking at once whatever could not be handed over.
 
+mod cache;
 pub mod cli;
 mod mint;
 
@@ -298,7 +299,35 @@ async fn mint_one(
     );
     let ttl_secs = i32::try_from(job.ttl.as_secs()).unwrap_or(i32::MAX);
     let minted: Result<Minted> = match &row.resources {
-        Resources::IamUser(user) => mint::iam_user(&clients.iam, &job.profile, &row, user).await,
+        Resources::IamUser(user) => {
+            let minted = mint::iam_user(&clients.iam, &job.profile, &row, user).await;
+            let wait = job.profile.key_wait.map_or(mint::DEFAULT_KEY_WAIT, |d| d.0);
+            if let Ok(key) = &minted
+                && !cli.no_wait
+                && !wait.is_zero()
+            {
+                let started = std::time::Instant::now();
+                match mint::wait_for_key(&clients.sts, key, wait).await {
+                    Ok(calls) => log(
+                        cli,
+                        format_args!(
+                            "the new key of {} works ({calls} sts:GetCallerIdentity, {} ms)",
+                            user.user_name,
+                            started.elapsed().as_millis()
+                        ),
+                    ),
+                    Err(calls) => common::error::warn(
+                        TOOL,
+                        &format!(
+                            "AWS still refused the new key of {} after {}s ({calls} tries); it is handed out, and should work within a minute",
+                            user.user_name,
+                            wait.as_secs()
+                        ),
+                    ),
+                }
+            }
+            minted
+        }
         _ => {
             let source = job
                 .caller
@@ -469,6 +498,51 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let runtime = common::runtime::current_thread()?;
     runtime.block_on(async {
         let ledger = common::ledger::open(&loaded.config).await?;
+        let cache = match (&jobs[..], cli.output) {
+            ([Ok(job)], Output::CredentialProcess) if !cli.no_cache && !cli.act.exec => {
+                let asked = [
+                    format!("ttl={}", job.ttl.as_secs()),
+                    format!("role_arn={:?}", job.role_arn),
+                ];
+                let key = cache::key(
+                    &job.profile_name,
+                    &job.profile,
+                    loaded.path.as_deref(),
+                    &asked,
+                    job.caller.as_ref(),
+                );
+                let min = job
+                    .profile
+                    .reuse_min_remaining
+                    .map_or(cache::DEFAULT_REUSE_MIN_REMAINING, |d| d.0);
+                if job.ttl <= min {
+                    log(
+                        &cli,
+                        format_args!(
+                            "a {} lease never has more than reuse_min_remaining {} left: it will not be reused",
+                            common::duration::Dur(job.ttl),
+                            common::duration::Dur(min)
+                        ),
+                    );
+                }
+                cache::Cache::open(key, min)
+            }
+            _ => None,
+        };
+        // Held until this call has minted and cached its lease: parallel calls wait,
+        // then find it.
+        let mut _lock = None;
+        if let Some(cache) = &cache {
+            if let Some(lease) = cache.lookup(ledger.as_ref()).await {
+                return reuse(&cli, &audit, &jobs, &lease);
+            }
+            _lock = cache.lock();
+            if _lock.is_some()
+                && let Some(lease) = cache.lookup(ledger.as_ref()).await
+            {
+                return reuse(&cli, &audit, &jobs, &lease);
+            }
+        }
         let aws = common::aws::load_global().await?;
         let clients = Clients {
             sts: aws_sdk_sts::Client::new(&aws.config),
@@ -515,6 +589,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     common::output::raw(env_lines(&lease).as_bytes()).map_err(Into::into)
                 }
             };
+            if written.is_ok()
+                && let Some(cache) = &cache
+            {
+                cache.store(&lease);
+            }
             if let Err(e) = written {
                 // Nobody received these credentials: take them back now.
                 revoke_now(ledger.as_ref(), &clients.iam, &row.id).await;
@@ -528,6 +607,36 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Ok(out.finish())
     })
+}
+
+/// Hands a cached lease out again, audited like a mint.
+fn reuse(
+    cli: &Cli,
+    audit: &common::audit::Audit,
+    jobs: &[Result<Job>],
+    lease: &Lease,
+) -> anyhow::Result<ExitCode> {
+    log(
+        cli,
+        format_args!(
+            "reusing cached lease {} (expires {})",
+            lease.lease_id, lease.expires_at
+        ),
+    );
+    if audit.enabled() {
+        let mut record = audit.record_of("mint", "reused", ExitCode::Ok);
+        record.target.lease_id = Some(lease.lease_id.clone());
+        if let Some(Ok(job)) = jobs.first() {
+            record.target.profile = Some(job.profile_name.clone());
+            if let Some(c) = &job.caller {
+                record.caller = Some(common::audit::caller(c));
+                record.proof_hash = c.proof_hash.clone();
+            }
+        }
+        audit.record(&record)?;
+    }
+    common::output::json_line(&lease.credentials)?;
+    Ok(ExitCode::Ok)
 }
 
 /// Runs the command with the lease's credentials (and no other credential settings)

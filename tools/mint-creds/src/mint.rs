@@ -229,3 +229,54 @@ pub async fn iam_user(
         expires_at: None,
     })
 }
+
+/// How long a new access key is given to start working, unless the profile says.
+pub const DEFAULT_KEY_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Waits until AWS accepts a new access key (IAM is eventually consistent: a key is
+/// refused for a few seconds after CreateAccessKey), asking sts:GetCallerIdentity with
+/// it under a growing backoff, for at most `limit`. Ok(calls) when it works, Err(calls)
+/// when it was still refused at the end.
+pub async fn wait_for_key(
+    sts: &aws_sdk_sts::Client,
+    key: &Minted,
+    limit: std::time::Duration,
+) -> std::result::Result<u32, u32> {
+    let creds = aws_credential_types::Credentials::new(
+        &key.access_key_id,
+        &key.secret_access_key,
+        None,
+        None,
+        "vaultless-new-key",
+    );
+    let client = aws_sdk_sts::Client::from_conf(
+        sts.config()
+            .to_builder()
+            .credentials_provider(creds)
+            .build(),
+    );
+    let start = std::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(200);
+    let mut calls = 0;
+    loop {
+        calls += 1;
+        match client.get_caller_identity().send().await {
+            Ok(_) => return Ok(calls),
+            // Authenticated, only not allowed: the key works.
+            Err(e)
+                if e.as_service_error()
+                    .and_then(|s| s.meta().code())
+                    .is_some_and(|c| c.contains("AccessDenied")) =>
+            {
+                return Ok(calls);
+            }
+            Err(_) => {}
+        }
+        let left = limit.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return Err(calls);
+        }
+        tokio::time::sleep(delay.min(left)).await;
+        delay = (delay * 2).min(std::time::Duration::from_secs(3));
+    }
+}
