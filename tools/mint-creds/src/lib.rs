@@ -516,10 +516,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .reuse_min_remaining
                     .map_or(cache::DEFAULT_REUSE_MIN_REMAINING, |d| d.0);
                 if job.ttl <= min {
-                    log(
-                        &cli,
-                        format_args!(
-                            "a {} lease never has more than reuse_min_remaining {} left: it will not be reused",
+                    common::error::warn(
+                        TOOL,
+                        &format!(
+                            "a {} lease never has more than reuse_min_remaining {} left, so it is not reused: every call mints one (the AWS CLI and SDKs also run credential_process again for credentials expiring within 15 minutes); ask for --ttl 1h",
                             common::duration::Dur(job.ttl),
                             common::duration::Dur(min)
                         ),
