@@ -72,9 +72,13 @@ pub fn lease_ids(input: &[u8]) -> Result<Vec<String>> {
             let doc: serde_json::Value =
                 serde_json::from_str(line).map_err(|e| not_json(e.to_string()))?;
             match doc.get("lease_id").and_then(|v| v.as_str()) {
-                Some(id) if id.is_empty() || id.chars().any(char::is_control) => {
+                Some(id)
+                    if id.trim().is_empty()
+                        || id.trim() != id
+                        || id.chars().any(char::is_control) =>
+                {
                     return Err(Error::bad_input(format!(
-                        "stdin line {}: lease_id is empty or holds control characters",
+                        "stdin line {}: lease_id is empty, or holds control characters or surrounding spaces",
                         n + 1
                     )));
                 }
@@ -355,5 +359,32 @@ async fn revoke_one(
             &Error::not_found(format!("no lease {id} in the ledger")),
         ),
         Err(e) => failed(&id, &e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lease_ids_from_lines_and_documents() {
+        let ids = lease_ids(b"  creds/a/1  \n\n{\"lease_id\":\"creds/b/2\"}\n").unwrap();
+        assert_eq!(ids, ["creds/a/1", "creds/b/2"]);
+        for bad in [
+            &b"{\"lease_id\":\"creds/a/1 \"}"[..],
+            b"{\"lease_id\":\" \"}",
+            b"{\"lease_id\":\"a\\u0000b\"}",
+            b"{\"lease_id\":\"a\",\"lease_id\":\"b\"}",
+            b"{\"id\":\"a\"}",
+            b"\xff",
+        ] {
+            let e = lease_ids(bad).unwrap_err();
+            assert_eq!(
+                e.code(),
+                ExitCode::BadInput,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
     }
 }
