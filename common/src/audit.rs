@@ -90,10 +90,11 @@ impl Audit {
         line.push(b'\n');
         match &self.sink {
             Sink::Off => Ok(()),
-            Sink::Stderr => {
-                crate::output::stderr(&String::from_utf8_lossy(&line));
-                Ok(())
-            }
+            // Fail closed here too: a closed or full stderr is a trail not written.
+            Sink::Stderr => std::io::stderr()
+                .lock()
+                .write_all(&line)
+                .map_err(|e| unwritable("stderr", &e.to_string())),
             Sink::File(file, path) => {
                 let file = file.lock().unwrap_or_else(|e| e.into_inner());
                 // One write(2) per line: with O_APPEND it lands whole, after every
@@ -108,6 +109,22 @@ impl Audit {
                 }
             }
         }
+    }
+}
+
+impl Audit {
+    /// Writes the line of a run refused before any decision of its own (stdin empty,
+    /// unreadable or too large, no verified identity), and gives the error back to be
+    /// reported. Nothing is handed out either way, so a line that cannot be written is
+    /// only warned about.
+    pub fn refused_run(&self, action: &str, e: Error) -> Error {
+        let (outcome, reason) = refusal(&e);
+        let mut record = self.record_of(action, outcome, e.code());
+        record.reason = reason;
+        if let Err(w) = self.record(&record) {
+            crate::error::warn(self.tool, &w.to_string());
+        }
+        e
     }
 }
 

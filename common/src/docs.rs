@@ -150,6 +150,23 @@ pub struct Secret {
     pub caller: Option<VerifiedIdentity>,
 }
 
+/// True for an id of the shape mint-creds gives every lease,
+/// `creds/<profile>/<16 hex digits>`. Anything else piped to revoke-lease (an
+/// `export AWS_SECRET_ACCESS_KEY=...` line, say) is refused without being echoed.
+pub fn is_lease_id(id: &str) -> bool {
+    let Some((profile, random)) = id.strip_prefix("creds/").and_then(|r| r.rsplit_once('/')) else {
+        return false;
+    };
+    !profile.is_empty()
+        && profile.len() <= 128
+        && !profile.contains('/')
+        && profile.chars().all(|c| c.is_ascii_graphic())
+        && random.len() == 16
+        && random
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+}
+
 /// mint-creds' output: credentials under a lease.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Lease {

@@ -72,13 +72,9 @@ pub fn lease_ids(input: &[u8]) -> Result<Vec<String>> {
             let doc: serde_json::Value =
                 serde_json::from_str(line).map_err(|e| not_json(e.to_string()))?;
             match doc.get("lease_id").and_then(|v| v.as_str()) {
-                Some(id)
-                    if id.trim().is_empty()
-                        || id.trim() != id
-                        || id.chars().any(char::is_control) =>
-                {
+                Some(id) if !common::docs::is_lease_id(id) => {
                     return Err(Error::bad_input(format!(
-                        "stdin line {}: lease_id is empty, or holds control characters or surrounding spaces",
+                        "stdin line {}: lease_id is not a lease id (creds/PROFILE/ID)",
                         n + 1
                     )));
                 }
@@ -91,8 +87,15 @@ pub fn lease_ids(input: &[u8]) -> Result<Vec<String>> {
                     .hint("pipe in mint-creds' lease documents (--output json)"));
                 }
             }
-        } else {
+        } else if common::docs::is_lease_id(line) {
             ids.push(line.to_string());
+        } else {
+            // Not echoed: a line that is no lease id may be anything, a secret included.
+            return Err(Error::bad_input(format!(
+                "stdin line {} is neither a lease id (creds/PROFILE/ID) nor a lease document",
+                n + 1
+            ))
+            .hint("pipe in lease ids, or mint-creds' lease documents (--output json)"));
         }
     }
     Ok(ids)
@@ -101,20 +104,31 @@ pub fn lease_ids(input: &[u8]) -> Result<Vec<String>> {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let loaded = cli.common.load_config()?;
     let config = &loaded.config;
-    let mut ids = cli.lease_ids.clone();
-    if ids.iter().any(|i| i == "-") || (ids.is_empty() && !cli.expired && cli.prefix.is_none()) {
-        ids.retain(|i| i != "-");
-        ids.extend(ids_from_stdin()?);
-    }
-    let grace = config
-        .ledger
-        .pending_grace
-        .map_or(common::ledger::DEFAULT_PENDING_GRACE, |d| d.0);
     // A trail that cannot be opened is said, and revocation goes on without it.
     let audit = common::audit::Audit::open(config, TOOL).unwrap_or_else(|e| {
         common::error::warn(TOOL, &e.to_string());
         common::audit::Audit::off(TOOL)
     });
+    let mut ids = cli.lease_ids.clone();
+    if let Some(n) = ids
+        .iter()
+        .position(|i| i != "-" && !common::docs::is_lease_id(i))
+    {
+        let e = Error::usage(format!(
+            "argument {} is not a lease id (creds/PROFILE/ID)",
+            n + 1
+        ))
+        .hint("give the lease_id of mint-creds' lease document, or - to read them from stdin");
+        return Err(audit.refused_run("revoke", e).into());
+    }
+    if ids.iter().any(|i| i == "-") || (ids.is_empty() && !cli.expired && cli.prefix.is_none()) {
+        ids.retain(|i| i != "-");
+        ids.extend(ids_from_stdin().map_err(|e| audit.refused_run("revoke", e))?);
+    }
+    let grace = config
+        .ledger
+        .pending_grace
+        .map_or(common::ledger::DEFAULT_PENDING_GRACE, |d| d.0);
     let runtime = common::runtime::multi_thread()?;
     runtime.block_on(async move {
         let ledger: Arc<dyn Store> = Arc::from(common::ledger::open(config).await?);
@@ -368,10 +382,21 @@ mod tests {
 
     #[test]
     fn lease_ids_from_lines_and_documents() {
-        let ids = lease_ids(b"  creds/a/1  \n\n{\"lease_id\":\"creds/b/2\"}\n").unwrap();
-        assert_eq!(ids, ["creds/a/1", "creds/b/2"]);
+        let ids = lease_ids(
+            b"  creds/a/00000000000000a1  \n\n{\"lease_id\":\"creds/b/00000000000000b2\"}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            ids,
+            ["creds/a/00000000000000a1", "creds/b/00000000000000b2"]
+        );
         for bad in [
-            &b"{\"lease_id\":\"creds/a/1 \"}"[..],
+            &b"{\"lease_id\":\"creds/a/00000000000000a1 \"}"[..],
+            b"export AWS_SECRET_ACCESS_KEY='wJalrXUtnFEMI/K7MDENG'",
+            b"creds/a/1",
+            b"creds//00000000000000a1",
+            b"creds/a/00000000000000A1",
+            b"creds/a b/00000000000000a1",
             b"{\"lease_id\":\" \"}",
             b"{\"lease_id\":\"a\\u0000b\"}",
             b"{\"lease_id\":\"a\",\"lease_id\":\"b\"}",
