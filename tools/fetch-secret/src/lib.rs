@@ -66,7 +66,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let identities = source
         .as_ref()
         .map(|s| broker::read_identities(s, TOOL))
-        .transpose()?;
+        .transpose()
+        .map_err(|e| audit.refused_run("read_secret", e))?;
     if let Some(IdentitySource::File(_)) | Some(IdentitySource::Stdin) = &source {
         log(
             &cli,

@@ -250,33 +250,30 @@ fn documents(input: &[u8]) -> Vec<&[u8]> {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let loaded = cli.common.load_config()?;
-    let input = common::input::read_stdin("proofs on stdin")?;
+    let audit = common::audit::Audit::open(&loaded.config, TOOL)?;
+    let input =
+        common::input::read_stdin("proofs on stdin").map_err(|e| audit.refused_run("login", e))?;
     let verifier = Arc::new(Verifier::new(loaded, cli.common.verbose)?);
     let docs = documents(&input);
     if docs.is_empty() {
-        return Err(Error::bad_input("no proof on stdin")
-            .hint("pipe a proof in: sign-login --server-id ID | verify-login")
-            .into());
+        let e = Error::bad_input("no proof on stdin")
+            .hint("pipe a proof in: sign-login --server-id ID | verify-login");
+        return Err(audit.refused_run("login", e).into());
     }
     let batch = docs.len() > 1;
     // Local checks first, in input order, so a proof repeated within the batch is
     // refused on its second line, before anything is sent.
     let mut seen = std::collections::HashSet::new();
-    let audit = common::audit::Audit::open(&verifier.loaded.config, TOOL)?;
-    let prepared: Vec<Result<Prepared>> = docs
-        .iter()
-        .map(|doc| {
-            let p = verifier.prepare(doc)?;
-            match &p.hash {
-                Some(h) if !seen.insert(h.clone()) => Err(already_used()),
-                _ => Ok(p),
-            }
-        })
-        .collect();
-    let hashes: Vec<Option<String>> = prepared
-        .iter()
-        .map(|p| p.as_ref().ok().map(|p| p.proof_hash.clone()))
-        .collect();
+    let mut prepared: Vec<Result<Prepared>> = Vec::with_capacity(docs.len());
+    let mut hashes: Vec<Option<String>> = Vec::with_capacity(docs.len());
+    for doc in &docs {
+        let p = verifier.prepare(doc);
+        hashes.push(p.as_ref().ok().map(|p| p.proof_hash.clone()));
+        prepared.push(p.and_then(|p| match &p.hash {
+            Some(h) if !seen.insert(h.clone()) => Err(already_used()),
+            _ => Ok(p),
+        }));
+    }
     // What is left of each proof is in `prepared`; the input can go.
     drop(docs);
     drop(input);
