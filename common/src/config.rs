@@ -551,8 +551,42 @@ fn check_profile(name: &str, p: &CredsProfile, path: &Path) -> Result<()> {
     {
         return bad("policy_document is not valid JSON".into());
     }
+    if p.kind != CredsType::IamUser {
+        for (key, d) in [("default_ttl", p.default_ttl), ("max_ttl", p.max_ttl)] {
+            if let Some(d) = d
+                && d.0 < STS_MIN_TTL
+            {
+                return bad(format!(
+                    "{key} ({d}) is below 15m, the least AWS gives {} credentials",
+                    p.kind.name()
+                ));
+            }
+        }
+    }
+    if !p.session_tags.is_empty() && p.kind != CredsType::AssumedRole {
+        return bad(format!(
+            "session_tags are for assumed_role, not {}",
+            p.kind.name()
+        ));
+    }
+    // STS's limits on session tags: 50 tags, keys of 1 to 128 characters, values of up
+    // to 256.
+    if p.session_tags.len() > 50 {
+        return bad("has more than 50 session_tags".into());
+    }
+    for (k, v) in &p.session_tags {
+        if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
+            return bad(format!(
+                "session tag `{k}`: keys are 1 to 128 characters, values at most 256"
+            ));
+        }
+    }
     Ok(())
 }
+
+/// The shortest lifetime AWS gives STS credentials (assumed roles, federation and
+/// session tokens).
+pub const STS_MIN_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 #[cfg(test)]
 mod tests {

@@ -103,6 +103,23 @@ pub fn key(
                 .collect();
             env.sort();
             parts.extend(env);
+            // The shared files the minting identity may come from: new keys or another
+            // profile written there make another entry, never this one's lease.
+            let home = std::env::var_os("HOME").map(PathBuf::from);
+            for (var, name) in [
+                ("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
+                ("AWS_CONFIG_FILE", "config"),
+            ] {
+                let path = std::env::var_os(var)
+                    .map(PathBuf::from)
+                    .or_else(|| home.as_ref().map(|h| h.join(".aws").join(name)));
+                if let Some(path) = path {
+                    let meta = std::fs::metadata(&path)
+                        .ok()
+                        .map(|m| (m.ino(), m.size(), m.mtime(), m.mtime_nsec()));
+                    parts.push(format!("file {}={meta:?}", path.display()));
+                }
+            }
         }
     }
     common::sha256_hex(parts.join("\n").as_bytes())
@@ -133,8 +150,10 @@ impl Cache {
         self.dir.join(format!("{}.{ext}", self.key))
     }
 
-    /// A cached lease that may be handed out again, if there is one.
-    pub async fn lookup(&self, ledger: &dyn Store) -> Option<Lease> {
+    /// A cached lease that may be handed out again, if there is one. `locked`: the
+    /// caller holds this entry's lock, so a revoked entry may be removed; without the
+    /// lock it is only passed over, since another call may be replacing it this moment.
+    pub async fn lookup(&self, ledger: &dyn Store, locked: bool) -> Option<Lease> {
         let path = self.path("json");
         let entry = match read_private(&path) {
             Ok(None) => return None,
@@ -178,7 +197,9 @@ impl Cache {
         match ledger.get(&lease.lease_id).await {
             Ok(Some(row)) if row.state == State::Active => Some(lease),
             Ok(_) => {
-                let _ = std::fs::remove_file(&path);
+                if locked {
+                    let _ = std::fs::remove_file(&path);
+                }
                 None
             }
             Err(e) => {

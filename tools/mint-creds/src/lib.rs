@@ -26,7 +26,7 @@ const DEFAULT_TTL: Duration = Duration::from_secs(15 * 60);
 /// expiry at which the AWS SDKs and CLI fetch new credentials.
 const CREDENTIAL_PROCESS_TTL: Duration = Duration::from_secs(60 * 60);
 /// AWS's shortest STS credential lifetime.
-const STS_MIN_TTL: Duration = Duration::from_secs(15 * 60);
+use common::config::STS_MIN_TTL;
 /// Variables removed from an --exec child, so it uses only the minted credentials.
 const CREDENTIAL_VARS: &[&str] = &[
     "AWS_PROFILE",
@@ -441,6 +441,9 @@ fn credential_vars(lease: &Lease) -> Vec<(&'static str, String)> {
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let loaded = cli.common.load_config()?;
+    // Opened before anything is read: a broker that cannot audit mints nothing, and a
+    // refusal is in the trail as much as a mint.
+    let audit = common::audit::Audit::open(&loaded.config, TOOL)?;
     let source = cli.act.identity_source(
         loaded.config.broker.require_identity,
         cli.name.is_some(),
@@ -453,7 +456,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cli.name.as_deref().expect("named"),
             None,
         )],
-        Some(src) => broker::read_identities(src, TOOL)?
+        Some(src) => broker::read_identities(src, TOOL)
+            .map_err(|e| audit.refused_run("mint", e))?
             .into_iter()
             .map(|identity| {
                 let caller = identity?;
@@ -486,15 +490,14 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         );
     }
     if jobs.len() == 1 && jobs[0].is_err() {
-        return Err(jobs
+        let e = jobs
             .into_iter()
             .next()
             .expect("one job")
             .err()
-            .expect("an error")
-            .into());
+            .expect("an error");
+        return Err(audit.refused_run("mint", e).into());
     }
-    let audit = common::audit::Audit::open(&loaded.config, TOOL)?;
     let runtime = common::runtime::current_thread()?;
     runtime.block_on(async {
         let ledger = common::ledger::open(&loaded.config).await?;
@@ -533,12 +536,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // then find it.
         let mut _lock = None;
         if let Some(cache) = &cache {
-            if let Some(lease) = cache.lookup(ledger.as_ref()).await {
+            if let Some(lease) = cache.lookup(ledger.as_ref(), false).await {
                 return reuse(&cli, &audit, &jobs, &lease);
             }
             _lock = cache.lock();
             if _lock.is_some()
-                && let Some(lease) = cache.lookup(ledger.as_ref()).await
+                && let Some(lease) = cache.lookup(ledger.as_ref(), true).await
             {
                 return reuse(&cli, &audit, &jobs, &lease);
             }
