@@ -432,3 +432,85 @@ fn readme_create_table_command_matches_the_code() {
     let code = common::ledger::DynamoStore::create_command("vaultless");
     assert_eq!(shown, code.split_whitespace().collect::<Vec<_>>());
 }
+
+/// The config file is checked whole by whichever tool loads it: a bad `[creds.*]`
+/// stops verify-login and revoke-lease, a bad `sts_endpoint` stops fetch-secret and
+/// mint-creds, though none of them uses that table.
+#[test]
+fn every_tool_refuses_a_config_bad_anywhere() {
+    let bad_creds = config(
+        "[creds.deploy]\ntype = \"assumed_role\"\nrole_arn = \"arn:aws:iam::123456789012:role/d\"\nmax_ttl = \"10m\"\n",
+    );
+    let bad_endpoint = config("[login]\nserver_id = \"x\"\nsts_endpoint = \"ftp://sts.example\"\n");
+    for (cfg, needle, tools) in [
+        (
+            &bad_creds,
+            "[creds.deploy] max_ttl (10m) is below 15m",
+            ["verify-login", "revoke-lease"],
+        ),
+        (
+            &bad_endpoint,
+            "sts_endpoint",
+            ["fetch-secret", "mint-creds"],
+        ),
+    ] {
+        for tool in tools {
+            let a = bin(tool)
+                .arg("--config")
+                .arg(cfg)
+                .args(
+                    ["creds/deploy/0000000000000000"]
+                        .iter()
+                        .filter(|_| tool == "revoke-lease"),
+                )
+                .args(["ci/db"].iter().filter(|_| tool == "fetch-secret"))
+                .args(["deploy"].iter().filter(|_| tool == "mint-creds"))
+                .write_stdin("")
+                .assert()
+                .code(78);
+            assert!(stderr(&a).contains(needle), "{tool}: {}", stderr(&a));
+            assert!(a.get_output().stdout.is_empty(), "{tool}");
+        }
+    }
+}
+
+/// What revoke-lease is given that is no lease id is refused, and never echoed: a line
+/// piped in by mistake may be a secret.
+#[test]
+fn revoke_lease_refuses_and_never_echoes_what_is_no_lease_id() {
+    let canary = "wJalrXUtnFEMICANARYbPxRfiCYEXAMPLEKEY";
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("revoke-audit.jsonl");
+    let cfg = config(&format!(
+        "[ledger]\npath = \"/nonexistent/leases.db\"\n[audit]\npath = \"{}\"\n",
+        audit.display()
+    ));
+    let line = format!("export AWS_SECRET_ACCESS_KEY='{canary}'\n");
+    let a = bin("revoke-lease")
+        .arg("--config")
+        .arg(&cfg)
+        .write_stdin(line.clone())
+        .assert()
+        .code(65);
+    let err = stderr(&a);
+    assert!(err.contains("stdin line 1 is neither a lease id"), "{err}");
+    let a2 = bin("revoke-lease")
+        .arg("--config")
+        .arg(&cfg)
+        .arg(canary)
+        .assert()
+        .code(64);
+    let err2 = stderr(&a2);
+    assert!(err2.contains("argument 1 is not a lease id"), "{err2}");
+    let trail = std::fs::read_to_string(&audit).unwrap();
+    assert_eq!(trail.lines().count(), 2, "{trail}");
+    for text in [
+        err.as_str(),
+        err2.as_str(),
+        trail.as_str(),
+        &String::from_utf8_lossy(&a.get_output().stdout),
+    ] {
+        assert!(!text.contains(canary), "echoed: {text}");
+    }
+    assert!(trail.contains("\"outcome\":\"refused\""), "{trail}");
+}

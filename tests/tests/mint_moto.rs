@@ -1166,11 +1166,6 @@ type = "assumed_role"
 role_arn = "{role}"
 max_ttl = "2h"
 
-[creds.{ar_short}]
-type = "assumed_role"
-role_arn = "{role}"
-max_ttl = "10m"
-
 [creds.{iu}]
 type = "iam_user"
 max_ttl = "1h"
@@ -1188,14 +1183,21 @@ default_ttl = "10m"
     assert!(o.stderr.contains("hint:"), "{}", o.stderr);
     assert!(o.stdout.is_empty());
     assert_eq!(s.live(&format!("creds/{ar}/")), Vec::<String>::new());
-    // A profile whose max_ttl is below the minimum is a config error.
-    let o = run(s.mint().arg(&ar_short));
-    assert_eq!(o.code, 78, "{}", o.stderr);
-    assert!(
-        o.stderr.contains(&format!("[creds.{ar_short}]")),
-        "{}",
-        o.stderr
-    );
+    // A profile whose max_ttl is below the minimum is a config error, whichever
+    // profile is asked for.
+    let short = Setup::new(&format!(
+        "[creds.{ar_short}]\ntype = \"assumed_role\"\nrole_arn = \"{role}\"\nmax_ttl = \"10m\"\n\n[creds.{ar}]\ntype = \"assumed_role\"\nrole_arn = \"{role}\"\n"
+    ));
+    for name in [&ar_short, &ar] {
+        let o = run(short.mint().arg(name));
+        assert_eq!(o.code, 78, "{}", o.stderr);
+        assert!(
+            o.stderr
+                .contains(&format!("[creds.{ar_short}] max_ttl (10m) is below 15m")),
+            "{}",
+            o.stderr
+        );
+    }
     let o = run(s.mint().args([&iu, "--ttl", "0s"]));
     assert_eq!(o.code, 64, "{}", o.stderr);
 
