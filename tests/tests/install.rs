@@ -110,6 +110,22 @@ fn install_man_completion_and_uninstall() {
         Path::new("config.toml"),
     )
     .unwrap();
+    // The installed broker finds the installed tools; a unit's own app stays put.
+    let broker = std::fs::read_to_string(prefix.join("share/vaultless/vaultless-broker")).unwrap();
+    assert!(
+        broker.contains(&format!(
+            "PATH=${{VAULTLESS_BIN_DIR:-{}/bin}}",
+            prefix.display()
+        )),
+        "{broker}"
+    );
+    let app = std::fs::read_to_string(prefix.join("share/doc/vaultless/app-with-secrets.service"))
+        .unwrap();
+    assert!(
+        app.contains("ExecStart=/usr/local/bin/app")
+            && app.contains(&format!("{}/bin/fetch-secret", prefix.display())),
+        "{app}"
+    );
     let unit = std::fs::read_to_string(prefix.join("share/doc/vaultless/vaultless-sweep.service"))
         .unwrap();
     assert!(
@@ -206,5 +222,20 @@ fn debian_package_installs_runs_and_opens_its_man_pages() {
     assert!(
         unit.contains("ExecStart=/usr/bin/revoke-lease --expired"),
         "{unit}"
+    );
+    // The conffile loads and sets nothing: a workload host that installs the package
+    // neither waits for an identity on stdin nor needs an audit directory.
+    let conffile = std::fs::read_to_string(root.join("etc/vaultless/config.toml")).unwrap();
+    let config = common::config::parse(&conffile, Path::new("/etc/vaultless/config.toml"))
+        .expect("the conffile loads");
+    assert!(!config.broker.require_identity, "{conffile}");
+    assert!(config.audit.path.is_none(), "{conffile}");
+    assert!(conffile.contains("# require_identity = true"), "{conffile}");
+    // The broker runs the packaged tools.
+    let broker =
+        std::fs::read_to_string(root.join("usr/share/vaultless/vaultless-broker")).unwrap();
+    assert!(
+        broker.contains("PATH=${VAULTLESS_BIN_DIR:-/usr/bin}"),
+        "{broker}"
     );
 }
