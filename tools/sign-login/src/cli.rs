@@ -18,8 +18,9 @@ Credentials come from the standard AWS chain: environment variables, AWS_PROFILE
 config and credentials files (SSO profiles included), web identity (AWS_WEB_IDENTITY_TOKEN_FILE, as CI systems provide it), \
 the ECS/container endpoint, credential_process, and EC2 instance metadata.\n\n\
 The request is POST https://sts.amazonaws.com/ (region us-east-1), or the regional endpoint \
-https://sts.REGION.amazonaws.com/ with --region, or the endpoint in AWS_ENDPOINT_URL_STS or \
-AWS_ENDPOINT_URL when set. The proof is good for as long as the verifier's clock skew allows \
+https://sts.REGION.amazonaws.com/ with --region (FIPS and dual-stack when AWS_USE_FIPS_ENDPOINT, \
+AWS_USE_DUALSTACK_ENDPOINT or the profile ask for them), or the endpoint in AWS_ENDPOINT_URL_STS, \
+AWS_ENDPOINT_URL or the profile's endpoint_url when set, signed for --region or the configured region. The proof is good for as long as the verifier's clock skew allows \
 (15 minutes at most); make a fresh one for every login."
 )]
 pub struct Cli {

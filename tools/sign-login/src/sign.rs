@@ -46,7 +46,12 @@ impl Target {
             .map(str::to_string)
             .or_else(|| settings.region.clone().filter(|_| variant))
             .or_else(|| variant.then(|| "us-east-1".to_string()));
-        let signing_region = region.clone().unwrap_or_else(|| "us-east-1".to_string());
+        // An endpoint override (a VPC endpoint, say) is signed for the configured
+        // region, as the SDKs sign it; the global endpoint's region is us-east-1.
+        let signing_region = region
+            .clone()
+            .or_else(|| settings.endpoint_url.as_ref().and(settings.region.clone()))
+            .unwrap_or_else(|| "us-east-1".to_string());
         let (url, host) = match &settings.endpoint_url {
             Some(url) => {
                 let uri: http::Uri = url.parse().map_err(|e| {
@@ -278,6 +283,18 @@ mod tests {
             (t.url.as_str(), t.host.as_str(), t.region.as_str()),
             ("http://127.0.0.1:4566/", "127.0.0.1:4566", "us-west-2")
         );
+        // A regional VPC endpoint with only AWS_REGION set is signed for that region.
+        let vpce = StsSettings {
+            endpoint_url: Some("https://vpce-0abc.sts.eu-west-1.vpce.amazonaws.com".into()),
+            region: Some("eu-west-1".into()),
+            ..StsSettings::default()
+        };
+        assert_eq!(Target::resolve(None, &vpce).unwrap().region, "eu-west-1");
+        let bare = StsSettings {
+            endpoint_url: Some("http://127.0.0.1:4566".into()),
+            ..StsSettings::default()
+        };
+        assert_eq!(Target::resolve(None, &bare).unwrap().region, "us-east-1");
     }
 
     #[test]
