@@ -131,7 +131,8 @@ def botocore_payload(creds, server_id, region, req=None):
     url (another endpoint), sign_headers (extra headers, signed), drop (headers signed
     but left out of the map, as Go's http.Header leaves out Content-Length),
     go_names (header names as Go's http.Header writes them), unsigned (headers added
-    after signing, as the Go SDK adds User-Agent), format "akeyless" (a cloud_id)."""
+    after signing, as the Go SDK adds User-Agent), split_values (headers given as
+    several values), format "akeyless" (a cloud_id)."""
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
     from botocore.credentials import Credentials
@@ -158,7 +159,13 @@ def botocore_payload(creds, server_id, region, req=None):
     if req.get("lower_names"):
         out = {k.lower(): v for k, v in out.items()}
     # Header values as lists (Go's http.Header), or as plain strings.
-    shaped = {k: (v if req.get("plain_values") else [v]) for k, v in out.items()}
+    # split_values: headers whose signed value "a,b" goes in the map as ["a", "b"], as
+    # Go's http.Header holds a header given several times (SigV4 signs them joined).
+    split = {h.lower() for h in req.get("split_values") or []}
+    shaped = {
+        k: (v.split(",") if k.lower() in split else v if req.get("plain_values") else [v])
+        for k, v in out.items()
+    }
     headers_b64 = base64.b64encode(json.dumps(shaped).encode()).decode()
     url_b64 = base64.b64encode(url.encode()).decode()
     body_b64 = base64.b64encode(body.encode()).decode()

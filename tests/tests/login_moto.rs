@@ -393,7 +393,8 @@ fn proofs_shaped_like_other_real_clients_verify() {
 /// botocore and checked by moto with the Host that was signed): regional and partition
 /// endpoints (FIPS, dual-stack FIPS; China's and GovCloud's keys live in other
 /// partitions, which moto keeps apart, so those are in fake_sts.rs), header names in
-/// lower case, header values as plain strings instead of lists, and an unsigned Content-Length or User-Agent
+/// lower case, header values as plain strings instead of lists, a header with several
+/// values (signed joined with ","), and an unsigned Content-Length or User-Agent
 /// beside the signed headers.
 #[test]
 fn legitimate_variants_of_real_clients_verify() {
@@ -410,6 +411,10 @@ fn legitimate_variants_of_real_clients_verify() {
         ),
         signed("lower-case names", json!({"lower_names": true})),
         signed("plain string values", json!({"plain_values": true})),
+        signed(
+            "a signed header with several values",
+            json!({"sign_headers": {"Accept": "text/xml,application/xml"}, "split_values": ["Accept"]}),
+        ),
         signed(
             "unsigned Content-Length and User-Agent",
             json!({"unsigned": {"Content-Length": "43", "User-Agent": "Boto3/1.40"}}),

@@ -324,11 +324,21 @@ fn parse_credential(value: &str) -> Result<(String, String)> {
     if parts[0].bytes().any(|b| !b.is_ascii_alphanumeric()) {
         return Err(denied("access key id in the credential scope is malformed"));
     }
+    if parts[1].len() != 8 || !parts[1].bytes().all(|b| b.is_ascii_digit()) {
+        return Err(denied("credential scope date is not YYYYMMDD"));
+    }
     if !is_region(parts[2]) {
         return Err(denied(format!(
             "credential scope region `{}` is not a region",
             parts[2]
         )));
+    }
+    if parts[3].is_empty()
+        || !parts[3]
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(denied("credential scope service is malformed"));
     }
     Ok((parts[1].to_string(), parts[3].to_string()))
 }
@@ -540,13 +550,26 @@ fn check_post(proof: &Decoded, url: Url<'_>, policy: &Policy, now: Timestamp) ->
             return Err(denied(format!("header {name} is repeated")));
         }
         seen.push(lower.clone());
-        let [value] = values.as_slice() else {
-            return Err(denied(format!(
-                "header {name} must have exactly one value (has {})",
-                values.len()
-            )));
+        // A header the signature or the request's framing depends on has one value.
+        // Others may carry several, as Go's http.Header does: SigV4 signs them joined
+        // with ",", and they are forwarded so.
+        let single = lower == "authorization"
+            || lower == "host"
+            || lower == "content-length"
+            || lower == "content-type"
+            || lower.starts_with("x-amz-")
+            || lower.starts_with("x-vault-");
+        let value = match values.as_slice() {
+            [value] => value.clone(),
+            _ if single || values.is_empty() => {
+                return Err(denied(format!(
+                    "header {name} must have exactly one value (has {})",
+                    values.len()
+                )));
+            }
+            many => many.iter().map(|v| v.trim()).collect::<Vec<_>>().join(","),
         };
-        if !valid_header_value(value) {
+        if !valid_header_value(&value) {
             return Err(denied(format!("header {name} has control characters")));
         }
         if FORBIDDEN_HEADERS.contains(&lower.as_str()) {
@@ -557,7 +580,7 @@ fn check_post(proof: &Decoded, url: Url<'_>, policy: &Policy, now: Timestamp) ->
                 "header {name} is not an allowed X-Amz-* header"
             )));
         }
-        headers.push((lower, value.clone()));
+        headers.push((lower, value));
     }
     let get = |n: &str| {
         headers
@@ -978,6 +1001,19 @@ mod tests {
         assert_eq!(a.service, "sts");
         assert_eq!(a.signed_headers, ["host", "x-amz-date"]);
         assert!(parse_authorization(&ok.replace("sts/", "s3/")).is_ok());
+        // The scope names a date and a service, as SigV4 writes them.
+        for bad in ["//", "/STS/", "/s t/"] {
+            assert!(
+                parse_authorization(&ok.replace("/sts/", bad)).is_err(),
+                "{bad}"
+            );
+        }
+        for bad in ["/2026112/", "/2026-11-2/", "//"] {
+            assert!(
+                parse_authorization(&ok.replace("/20261122/", bad)).is_err(),
+                "{bad}"
+            );
+        }
         assert!(parse_authorization(&format!("{ok}, Signature={sig}")).is_err());
         assert!(parse_authorization("Basic abc").is_err());
         assert!(parse_authorization(&ok.replace(&sig, "zz")).is_err());
