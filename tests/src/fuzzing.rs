@@ -106,6 +106,21 @@ fn proof(data: &[u8]) {
             out.connect
         );
         assert!(out.scheme == "https" || (listed && common::config::is_loopback(host)));
+        // The Host sent is the signed one, and it names the same authority.
+        let (signed_host, signed_port) =
+            Authority::split(&out.host_header).expect("the signed Host parses");
+        assert!(
+            signed_host.eq_ignore_ascii_case(host),
+            "Host {signed_host} for {host}"
+        );
+        assert_eq!(signed_port.unwrap_or(default), port.unwrap_or(default));
+        // The time checked is the signed time, within max_skew of now.
+        let skew = (now.as_second() - out.signed_at.as_second()).unsigned_abs();
+        assert!(
+            skew <= policy.max_skew.as_secs(),
+            "signed {} checked at {now}",
+            out.signed_at
+        );
         // Exactly one Action, and it is GetCallerIdentity.
         let pairs = if out.presigned {
             let query = out.path_and_query.split_once('?').expect("a query").1;
@@ -232,5 +247,6 @@ fn sigv4_auth(data: &[u8]) {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         }));
         assert!(!a.service.is_empty());
+        assert!(a.scope_date.len() == 8 && a.scope_date.bytes().all(|b| b.is_ascii_digit()));
     }
 }
