@@ -38,8 +38,26 @@ import sys
 os.environ["INITIAL_NO_AUTH_ACTION_COUNT"] = "3"
 os.environ.setdefault("MOTO_ALLOW_NONEXISTENT_REGION", "false")
 
+import threading  # noqa: E402
+
 import boto3  # noqa: E402
+from moto.dynamodb.responses import DynamoHandler  # noqa: E402
 from moto.server import ThreadedMotoServer  # noqa: E402
+
+# DynamoDB applies each conditional write atomically; moto serves requests on threads
+# and checks a condition and writes the item as two steps, so two racing PutItems can
+# both pass attribute_not_exists. One lock around each DynamoDB request gives back the
+# atomicity the tools rely on (and that the race tests check).
+_DYNAMODB_LOCK = threading.Lock()
+_dynamodb_call = DynamoHandler.call_action
+
+
+def _atomic_dynamodb_call(self):
+    with _DYNAMODB_LOCK:
+        return _dynamodb_call(self)
+
+
+DynamoHandler.call_action = _atomic_dynamodb_call
 
 ACCOUNT = "123456789012"
 ADMIN_POLICY = json.dumps(

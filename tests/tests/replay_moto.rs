@@ -182,3 +182,29 @@ fn single_use_can_be_turned_off() {
         "no store is opened when nothing is recorded"
     );
 }
+
+/// The used-proof record is written, but its answer is lost and the SDK sends it
+/// again: the login is still accepted once (the record found is this write's own),
+/// and the proof is still refused the next time.
+#[test]
+fn a_used_proof_record_whose_answer_is_lost_still_accepts_the_login_once() {
+    use support::proxy::{Fault, Proxy};
+    let (endpoint, broker) = broker();
+    let store = format!("backend = \"dynamodb\"\ntable = \"{}\"", unique("vl-lost"));
+    let host = Host::new(&endpoint, &store);
+    // The table exists before the fault: the first login creates it.
+    let (first, _) = user_proof();
+    assert_eq!(run(host.verify(&endpoint, &broker), &first).0, 0);
+    let proxy = Proxy::start(&endpoint);
+    proxy.fail_matching(1, "DynamoDB_20120810.PutItem", Fault::LostAnswer);
+    let (proof, arn) = user_proof();
+    let mut cmd = host.verify(&endpoint, &broker);
+    cmd.env("AWS_ENDPOINT_URL_DYNAMODB", &proxy.url);
+    let (code, out, err) = run(cmd, &proof);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(parse_identity(out.trim()).identity.arn, arn);
+    assert_eq!(proxy.counts().0, 1, "the record's first answer was lost");
+    let (code, _, err) = run(host.verify(&endpoint, &broker), &proof);
+    assert_eq!(code, 77, "{err}");
+    assert!(err.contains("proof was already used"), "{err}");
+}

@@ -1307,15 +1307,31 @@ fn two_hosts_share_one_dynamodb_table() {
         child.kill().unwrap();
         child.wait().unwrap();
     }
+    // What A's killed mints left, as B sees it: at least one interrupted mint, or the
+    // part below proves nothing.
+    let left: BTreeSet<String> = b
+        .ledger()
+        .live_with_prefix(&format!("creds/{profile}/"))
+        .iter()
+        .filter(|r| r.state == State::Pending)
+        .map(|r| r.id.clone())
+        .collect();
+    assert!(!left.is_empty(), "no kill landed inside a mint");
     let swept = b.revoke().arg("--expired").assert().success();
     let rest = b
         .revoke()
         .args(["--prefix", &format!("creds/{profile}/")])
         .assert()
         .success();
+    let mut done = BTreeSet::new();
     for r in results(&swept).iter().chain(&results(&rest)) {
         assert_ne!(r.status, RevocationStatus::Failed, "{r:?}");
+        done.insert(r.lease_id.clone());
     }
+    assert!(
+        done.is_superset(&left),
+        "B took back {done:?}, A left {left:?}"
+    );
     assert_eq!(users(&user_prefix(&profile)), Vec::<String>::new());
     assert!(
         b.ledger()
@@ -1360,4 +1376,39 @@ fn a_throttled_dynamodb_table_is_retried_then_exit_75() {
     assert_eq!(got[0].status, RevocationStatus::Revoked);
     assert_eq!(proxy.counts().0, 5);
     assert_eq!(site.state(&lease.lease_id), State::Revoked);
+}
+
+/// A DynamoDB write that succeeds but whose answer is lost is sent again by the SDK,
+/// and then its condition fails on its own first write: that is still a success. The
+/// pending row and the activation of a mint each lose their answer once; the lease is
+/// minted, active, and revoked as usual.
+#[test]
+fn a_mint_whose_dynamodb_answers_are_lost_still_records_its_lease() {
+    let profile = unique("ddblost");
+    let site = Site::new(Backend::Dynamodb, &iam_profile(&profile, "1h"));
+    let proxy = Proxy::start(&site.moto);
+    let mint = |needle: &str| {
+        proxy.fail_matching(1, needle, Fault::LostAnswer);
+        let a = site
+            .command("mint-creds", &site.moto, &site.config)
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &proxy.url)
+            .arg(&profile)
+            .assert();
+        let out = a.get_output();
+        assert_eq!(out.status.code(), Some(0), "{needle}: {}", stderr(&a));
+        let lease: Lease = serde_json::from_str(stdout(&a).trim()).unwrap();
+        lease
+    };
+    for needle in ["DynamoDB_20120810.PutItem", "DynamoDB_20120810.UpdateItem"] {
+        let before = proxy.counts().0;
+        let lease = mint(needle);
+        assert_eq!(
+            proxy.counts().0,
+            before + 1,
+            "{needle}: one answer was lost"
+        );
+        assert_eq!(site.state(&lease.lease_id), State::Active, "{needle}");
+        let a = site.revoke().arg(&lease.lease_id).assert().success();
+        assert_eq!(results(&a)[0].status, RevocationStatus::Revoked);
+    }
 }

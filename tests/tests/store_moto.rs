@@ -19,8 +19,64 @@ fn dynamodb_store_keeps_the_contract_on_a_table_it_creates() {
         },
     );
     block(common::ledger::contract::all(&store));
-    // One CreateTable for the whole contract: the first call found it missing.
-    assert!(store.describe().contains(&table));
+    // The table the first call made: on-demand, both indexes, TTL on expires_ttl.
+    use aws_sdk_dynamodb::types::{BillingMode, TimeToLiveStatus};
+    let client = aws_sdk_dynamodb::Client::new(&support::sdk_config(&endpoint, &creds));
+    let described = block(client.describe_table().table_name(&table).send()).unwrap();
+    let t = described.table().expect("the table");
+    assert_eq!(
+        t.billing_mode_summary().and_then(|b| b.billing_mode()),
+        Some(&BillingMode::PayPerRequest)
+    );
+    let mut indexes: Vec<&str> = t
+        .global_secondary_indexes()
+        .iter()
+        .filter_map(|g| g.index_name())
+        .collect();
+    indexes.sort_unstable();
+    assert_eq!(indexes, ["by_due", "by_id"]);
+    let ttl = block(client.describe_time_to_live().table_name(&table).send()).unwrap();
+    let ttl = ttl.time_to_live_description().expect("a TTL setting");
+    assert_eq!(ttl.attribute_name(), Some("expires_ttl"));
+    assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+}
+
+/// The sweep finds due leases through the index: the requests it makes do not grow
+/// with the number of live leases (no Scan, no page per lease).
+#[test]
+fn a_sweep_makes_as_many_requests_over_500_live_leases_as_over_10() {
+    let (endpoint, creds) = admin_with_all();
+    let config = support::sdk_config(&endpoint, &creds);
+    let settings = || Settings {
+        retain: common::ledger::DEFAULT_RETAIN,
+    };
+    let table = unique("vl-noscan");
+    let far = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
+    let mut counts = Vec::new();
+    let mut made = 0;
+    for total in [10, 500] {
+        let store = DynamoStore::with_config(&config, &table, settings());
+        while made < total {
+            let lease = common::ledger::contract::lease(
+                &format!("creds/noscan/{made:016x}"),
+                jiff::Timestamp::now().as_second(),
+                far.as_second(),
+            );
+            block(store.insert_pending(&lease)).unwrap();
+            assert!(block(store.activate(&lease.id, None, far)).unwrap());
+            made += 1;
+        }
+        let store = DynamoStore::with_config(&config, &table, settings());
+        let now = jiff::Timestamp::now();
+        let due = block(store.due(now, now - jiff::SignedDuration::from_mins(5))).unwrap();
+        assert!(due.is_empty(), "{} due", due.len());
+        counts.push(store.requests());
+    }
+    assert_eq!(
+        counts[0], counts[1],
+        "requests at 10 and at 500 live leases"
+    );
+    assert!(counts[1] <= 4, "{counts:?}");
 }
 
 /// A user allowed everything, for the tools and stores under test.

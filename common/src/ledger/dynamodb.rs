@@ -15,6 +15,12 @@
 //! The indexes are eventually consistent: what they return is only a candidate, and
 //! the conditional claim on the item decides. Revoked leases and used proofs carry
 //! `expires_ttl`, which DynamoDB's TTL deletes.
+//!
+//! A write can succeed and its answer still be lost (a 5xx, a dropped connection);
+//! the SDK then sends it again, and the condition fails on our own first write. So
+//! the writes that must not be mistaken for someone else's ask for the item as it was
+//! (`ReturnValuesOnConditionCheckFailure`), and an item that is our own write counts
+//! as success.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,7 +29,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ReturnValue, ScalarAttributeType, TimeToLiveSpecification,
+    KeyType, Projection, ProjectionType, ReturnValue, ReturnValuesOnConditionCheckFailure,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -70,6 +77,36 @@ fn code_of<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> Option<&st
 
 fn conflict<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
     code_of(e) == Some("ConditionalCheckFailedException")
+}
+
+/// The item a failed condition found, where the write asked for it.
+fn found_item<E>(e: &SdkError<E, HttpResponse>) -> Option<&Item>
+where
+    E: ProvideErrorMetadata + FoundItem,
+{
+    e.as_service_error().and_then(FoundItem::item)
+}
+
+trait FoundItem {
+    fn item(&self) -> Option<&Item>;
+}
+
+impl FoundItem for aws_sdk_dynamodb::operation::put_item::PutItemError {
+    fn item(&self) -> Option<&Item> {
+        match self {
+            Self::ConditionalCheckFailedException(x) => x.item(),
+            _ => None,
+        }
+    }
+}
+
+impl FoundItem for aws_sdk_dynamodb::operation::update_item::UpdateItemError {
+    fn item(&self) -> Option<&Item> {
+        match self {
+            Self::ConditionalCheckFailedException(x) => x.item(),
+            _ => None,
+        }
+    }
 }
 
 fn missing_table<E: ProvideErrorMetadata>(e: &SdkError<E, HttpResponse>) -> bool {
@@ -161,9 +198,11 @@ fn item_of(lease: &Lease) -> Item {
 
 impl DynamoStore {
     /// A store on `table`, with the standard AWS settings (`AWS_REGION`, profiles,
-    /// `AWS_ENDPOINT_URL_DYNAMODB`). The table is created when first found missing.
+    /// `AWS_ENDPOINT_URL_DYNAMODB`). The table is regional: its region is the
+    /// configured one, else the instance's, never a guess. The table is created when
+    /// first found missing.
     pub async fn open(table: &str, settings: Settings) -> Result<DynamoStore> {
-        let aws = crate::aws::load_global().await?;
+        let aws = crate::aws::load(None).await?;
         Ok(DynamoStore::with_config(&aws.config, table, settings))
     }
 
@@ -417,7 +456,9 @@ AttributeName=due_at,AttributeType=N AttributeName=live,AttributeType=S Attribut
 #[async_trait::async_trait]
 impl Store for DynamoStore {
     async fn insert_pending(&self, lease: &Lease) -> Result<()> {
-        let item = item_of(lease);
+        let mut item = item_of(lease);
+        // Names this one write, so that a resent one is told apart from a second.
+        item.insert("writer".into(), s(format!("{:016x}", super::random_u64())));
         let out = self
             .send("recording a lease", || {
                 self.client
@@ -425,11 +466,16 @@ impl Store for DynamoStore {
                     .table_name(&self.table)
                     .set_item(Some(item.clone()))
                     .condition_expression("attribute_not_exists(pk)")
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
                     .send()
             })
             .await?;
         match out {
             Ok(_) => Ok(()),
+            // Our own write, sent again after its answer was lost.
+            Err(e) if conflict(&e) && found_item(&e) == Some(&item) => Ok(()),
             Err(e) if conflict(&e) => Err(Error::internal(format!(
                 "lease {} already exists in DynamoDB table {}",
                 lease.id, self.table
@@ -445,7 +491,11 @@ impl Store for DynamoStore {
         expires_at: Timestamp,
     ) -> Result<bool> {
         let (k, v) = lease_key(id);
-        let mut update = "SET #state = :active, expires_at = :exp, due_at = :exp".to_string();
+        // Names this one update, so that a resent one is told apart from a second.
+        let token = format!("{:016x}", super::random_u64());
+        let mut update =
+            "SET #state = :active, expires_at = :exp, due_at = :exp, activated_by = :token"
+                .to_string();
         if access_key_id.is_some() {
             update.push_str(", access_key_id = :key");
         }
@@ -457,12 +507,16 @@ impl Store for DynamoStore {
                     .key(k.clone(), v.clone())
                     .update_expression(&update)
                     .condition_expression("#state = :pending")
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
                     .expression_attribute_names("#state", "state")
                     .set_expression_attribute_values({
                         let mut m: Item = HashMap::new();
                         m.insert(":active".into(), s(State::Active.as_str()));
                         m.insert(":pending".into(), s(State::Pending.as_str()));
                         m.insert(":exp".into(), n(expires_at.as_second()));
+                        m.insert(":token".into(), s(&token));
                         if let Some(key) = access_key_id {
                             m.insert(":key".into(), s(key));
                         }
@@ -471,9 +525,15 @@ impl Store for DynamoStore {
                     .send()
             })
             .await?;
+        // A lease already active by this very update: it was sent again after its
+        // answer was lost.
+        let ours = |item: &Item| {
+            item.get("state") == Some(&s(State::Active.as_str()))
+                && item.get("activated_by") == Some(&s(&token))
+        };
         match out {
             Ok(_) => Ok(true),
-            Err(e) if conflict(&e) => Ok(false),
+            Err(e) if conflict(&e) => Ok(found_item(&e).is_some_and(ours)),
             Err(e) => Err(self.err("activating a lease", &e)),
         }
     }
@@ -614,6 +674,8 @@ impl Store for DynamoStore {
         let mut item: Item = HashMap::new();
         item.insert("pk".into(), s(format!("proof#{hash}")));
         item.insert(TTL_ATTRIBUTE.into(), n(expires_at.as_second()));
+        // Names this one write, so that it is told apart from another verifier's.
+        item.insert("writer".into(), s(format!("{:016x}", super::random_u64())));
         let now = Timestamp::now().as_second();
         let out = self
             .send("recording a used proof", || {
@@ -623,6 +685,9 @@ impl Store for DynamoStore {
                     .set_item(Some(item.clone()))
                     // TTL deletes lazily: a record past its expiry no longer counts.
                     .condition_expression("attribute_not_exists(pk) OR #ttl < :now")
+                    .return_values_on_condition_check_failure(
+                        ReturnValuesOnConditionCheckFailure::AllOld,
+                    )
                     .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
                     .expression_attribute_values(":now", n(now))
                     .send()
@@ -630,7 +695,8 @@ impl Store for DynamoStore {
             .await?;
         match out {
             Ok(_) => Ok(true),
-            Err(e) if conflict(&e) => Ok(false),
+            // The record is this call's own, sent again after its answer was lost.
+            Err(e) if conflict(&e) => Ok(found_item(&e) == Some(&item)),
             Err(e) => Err(self.err("recording a used proof", &e)),
         }
     }

@@ -16,6 +16,9 @@ pub enum Fault {
     DynamoThrottle,
     /// HTTP 403 with STS's InvalidClientTokenId: a key AWS does not know (yet).
     UnknownKey,
+    /// The request reaches moto and is done there, but its answer is lost: the
+    /// client gets HTTP 500 instead, and tries again.
+    LostAnswer,
 }
 
 impl Fault {
@@ -28,8 +31,16 @@ impl Fault {
             )
             .into_bytes();
         }
+        if let Fault::LostAnswer = self {
+            let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}"#;
+            return format!(
+                "HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes();
+        }
         let (status, code, message) = match self {
-            Fault::DynamoThrottle => unreachable!("answered above"),
+            Fault::DynamoThrottle | Fault::LostAnswer => unreachable!("answered above"),
             Fault::Throttle => ("400 Bad Request", "Throttling", "Rate exceeded"),
             Fault::Unavailable => (
                 "503 Service Unavailable",
@@ -174,6 +185,15 @@ fn proxy_connection(mut client: TcpStream, upstream: SocketAddr, state: &Mutex<P
         }
     };
     if let Some(fault) = fault {
+        if let Fault::LostAnswer = fault {
+            // Done upstream; its answer (read whole, by its Content-Length) is dropped.
+            let Ok(mut up) = TcpStream::connect(upstream) else {
+                return;
+            };
+            if up.write_all(&request).is_err() || read_request(&mut up).is_none() {
+                return;
+            }
+        }
         let _ = client.write_all(&fault.response());
         let _ = client.shutdown(Shutdown::Write);
         // Let the client read the answer and close first.
