@@ -12,6 +12,10 @@ use crate::config::Config;
 use crate::docs::{AuditCaller, AuditRecord, AuditTarget, VerifiedIdentity};
 use crate::error::{Error, Result};
 
+/// A reason longer than this is cut: a line stays small enough to land whole, and a
+/// message that quotes its input cannot fill the trail.
+const MAX_REASON_BYTES: usize = 1024;
+
 enum Sink {
     Off,
     Stderr,
@@ -86,6 +90,21 @@ impl Audit {
 
     /// Appends one line; an error means it is not in the trail.
     pub fn record(&self, record: &AuditRecord) -> Result<()> {
+        let capped;
+        let record = match &record.reason {
+            Some(r) if r.len() > MAX_REASON_BYTES => {
+                let mut end = MAX_REASON_BYTES;
+                while !r.is_char_boundary(end) {
+                    end -= 1;
+                }
+                capped = AuditRecord {
+                    reason: Some(format!("{}...", &r[..end])),
+                    ..record.clone()
+                };
+                &capped
+            }
+            _ => record,
+        };
         let mut line = serde_json::to_vec(record).expect("audit records serialize");
         line.push(b'\n');
         match &self.sink {

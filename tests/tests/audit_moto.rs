@@ -115,6 +115,15 @@ fn a_broker_session_leaves_exactly_its_decisions_and_no_secret() {
     assert_eq!(code, 77, "the replayed proof is refused");
     let (code, _, _) = b.session(&proof("secret_id=prod/db"), "fetch-secret");
     assert_eq!(code, 77, "the ungranted secret is refused");
+    // A mint the role does not grant; a login as a role that does not bind this
+    // caller; nothing at all on verify-login's stdin.
+    let (code, _, _) = b.session(&proof("creds=other"), "mint-creds");
+    assert_ne!(code, 0, "the ungranted profile is refused");
+    let stranger = support::sign_request(&workload, "nobody", "secret_id=ci/x");
+    let (code, _, _) = b.session(&stranger, "fetch-secret");
+    assert_eq!(code, 77, "a login role that is not configured is refused");
+    let (code, _, _) = support::run_with_stdin(&mut b.tool("verify-login"), b"");
+    assert_eq!(code, 65, "no proof is bad input");
 
     let lines = b.lines();
     let summary: Vec<(String, String, String)> = lines
@@ -130,6 +139,10 @@ fn a_broker_session_leaves_exactly_its_decisions_and_no_secret() {
         ("verify-login", "login", "refused"),
         ("verify-login", "login", "accepted"),
         ("fetch-secret", "read_secret", "refused"),
+        ("verify-login", "login", "accepted"),
+        ("mint-creds", "mint", "refused"),
+        ("verify-login", "login", "refused"),
+        ("verify-login", "login", "refused"),
     ]
     .iter()
     .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
@@ -152,6 +165,39 @@ fn a_broker_session_leaves_exactly_its_decisions_and_no_secret() {
     assert_eq!(lines[5].proof_hash.as_ref(), Some(&hash));
     assert!(lines[5].reason.as_deref().unwrap().contains("already used"));
     assert_eq!(lines[5].exit_code, 77);
+    // A login refused after STS named the caller says who it was.
+    assert_eq!(
+        lines[5].caller.as_ref().map(|c| c.arn.as_str()),
+        Some(arn.as_str())
+    );
+    assert!(
+        lines[9].reason.as_deref().unwrap().contains("other"),
+        "{:?}",
+        lines[9]
+    );
+    let stranger_line = &lines[10];
+    assert_eq!(
+        stranger_line
+            .caller
+            .as_ref()
+            .map(|c| (c.arn.as_str(), c.role.as_str())),
+        Some((arn.as_str(), "nobody"))
+    );
+    assert!(
+        stranger_line
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("not configured")
+    );
+    assert_eq!((lines[11].exit_code, lines[11].caller.as_ref()), (65, None));
+    assert!(
+        lines[11]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("no proof on stdin")
+    );
     assert_eq!(lines[1].target.secret_id.as_deref(), Some(secret.as_str()));
     assert!(lines[1].target.secret_arn.is_some() && lines[1].target.version_id.is_some());
     assert_eq!(
@@ -299,4 +345,53 @@ fn a_full_disk_revokes_the_lease_it_cannot_record() {
     assert_eq!(row.state, common::ledger::State::Revoked, "{row:?}");
     let users = moto().call(json!({"op": "list_users", "prefix": format!("vaultless-{profile}")}));
     assert_eq!(users["users"], json!([]), "its IAM user is gone");
+}
+
+/// A lease mint-creds takes back itself is a revocation in the trail: here the
+/// command run by `--exec --revoke-on-exit` ends, and the lease is revoked.
+#[test]
+fn a_lease_revoked_on_exit_is_a_line_of_its_own() {
+    let (_, arn, _) = moto().user(&unique("onexit"));
+    let b = Broker::new(&arn);
+    let text = std::fs::read_to_string(&b.config)
+        .unwrap()
+        .replace("require_identity = true", "require_identity = false");
+    std::fs::write(&b.config, text).unwrap();
+    let out = b
+        .tool("mint-creds")
+        .args([
+            "tmp",
+            "--no-wait",
+            "--exec",
+            "--revoke-on-exit",
+            "--",
+            "true",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = b.lines();
+    let summary: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| (l.action.as_str(), l.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [("mint", "granted"), ("revoke", "revoked")],
+        "{lines:#?}"
+    );
+    assert_eq!(lines[0].target.lease_id, lines[1].target.lease_id);
+    assert!(
+        lines[1]
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("--revoke-on-exit")
+    );
 }

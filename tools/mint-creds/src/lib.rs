@@ -269,15 +269,53 @@ struct Clients {
 /// Revokes a lease this process minted (or half-minted) and records it. Errors are
 /// reported on stderr: the lease stays in the ledger for the next sweep.
 async fn revoke_now(store: &dyn Store, iam: &aws_sdk_iam::Client, id: &str) {
+    revoke_audited(store, iam, id, None).await;
+}
+
+/// Takes a lease back at once; with `audit` (a lease that was granted: `why` it is
+/// taken back), the revocation is a line of its own in the trail.
+async fn revoke_audited(
+    store: &dyn Store,
+    iam: &aws_sdk_iam::Client,
+    id: &str,
+    audit: Option<(&common::audit::Audit, &str)>,
+) {
+    use common::revoke::{Finished, Outcome};
     let revoker = Revoker {
         iam: Some(iam.clone()),
         hard: false,
     };
     let owner = common::ledger::owner("mint");
-    if let Err(e) = common::revoke::revoke_lease(store, &revoker, id, &owner, None).await {
+    let done = common::revoke::revoke_lease(store, &revoker, id, &owner, None).await;
+    if let Err(e) = &done {
         common::error::warn(
             TOOL,
             &format!("lease {id} is not yet revoked ({e}); the next revoke-lease --expired will"),
+        );
+    }
+    let Some((audit, why)) = audit else {
+        return;
+    };
+    let (outcome, code) = match &done {
+        Ok(Finished::Done(Outcome::Revoked, _)) => ("revoked", ExitCode::Ok),
+        Ok(Finished::Done(Outcome::ExpiresOnly, _)) => ("expires_only", ExitCode::Ok),
+        Ok(Finished::Done(Outcome::AlreadyGone, _) | Finished::AlreadyRevoked) => {
+            ("already_revoked", ExitCode::Ok)
+        }
+        Ok(Finished::Busy) => ("failed", ExitCode::TempFail),
+        Ok(Finished::Unknown) => ("failed", ExitCode::NotFound),
+        Err(e) => ("failed", e.code()),
+    };
+    let mut record = audit.record_of("revoke", outcome, code);
+    record.target.lease_id = Some(id.to_string());
+    record.reason = Some(match &done {
+        Err(e) => format!("{why}; {e}"),
+        Ok(_) => why.to_string(),
+    });
+    if let Err(e) = audit.record(&record) {
+        common::error::warn(
+            TOOL,
+            &format!("the revocation of {id} is not in the trail: {e}"),
         );
     }
 }
@@ -573,7 +611,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         if cli.act.exec {
             let job = jobs.into_iter().next().expect("one job");
             let (lease, _) = mint_audited(job).await??;
-            return exec(&cli, &lease, ledger.as_ref(), &clients).await;
+            return exec(&cli, &lease, ledger.as_ref(), &clients, &audit).await;
         }
         let mut out = common::output::Batch::new(TOOL, "item", jobs.len() > 1);
         for job in jobs {
@@ -599,7 +637,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             if let Err(e) = written {
                 // Nobody received these credentials: take them back now.
-                revoke_now(ledger.as_ref(), &clients.iam, &row.id).await;
+                revoke_audited(
+                    ledger.as_ref(),
+                    &clients.iam,
+                    &row.id,
+                    Some((&audit, "its credentials could not be written out")),
+                )
+                .await;
                 return Err(Error::temp_fail(format!(
                     "could not write the credentials of lease {} ({}); the lease was revoked",
                     row.id,
@@ -649,6 +693,7 @@ async fn exec(
     lease: &Lease,
     ledger: &dyn Store,
     clients: &Clients,
+    audit: &common::audit::Audit,
 ) -> anyhow::Result<ExitCode> {
     let mut cmd = tokio::process::Command::new(&cli.act.command[0]);
     cmd.args(&cli.act.command[1..]);
@@ -659,7 +704,8 @@ async fn exec(
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => {
-            revoke_now(ledger, &clients.iam, &lease.lease_id).await;
+            let why = "the --exec command could not be run";
+            revoke_audited(ledger, &clients.iam, &lease.lease_id, Some((audit, why))).await;
             return Err(Error::usage(format!("cannot run `{}`: {e}", cli.act.command[0])).into());
         }
     };
@@ -672,7 +718,8 @@ async fn exec(
     };
     if cli.revoke_on_exit {
         log(cli, format_args!("revoking lease {}", lease.lease_id));
-        revoke_now(ledger, &clients.iam, &lease.lease_id).await;
+        let why = "--revoke-on-exit: the command ended";
+        revoke_audited(ledger, &clients.iam, &lease.lease_id, Some((audit, why))).await;
     }
     let code = status.code().unwrap_or_else(|| {
         use std::os::unix::process::ExitStatusExt;

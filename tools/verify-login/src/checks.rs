@@ -143,7 +143,8 @@ fn check_url<'a>(url: &'a str, policy: &Policy) -> Result<Url<'a>> {
     }
     let (scheme, rest) = url
         .split_once("://")
-        .ok_or_else(|| denied(format!("request URL `{url}` is not an absolute URL")))?;
+        // Not quoted: a URL (a presigned one above all) may carry a session token.
+        .ok_or_else(|| denied("request URL is not an absolute URL (scheme://host/)"))?;
     let (authority, path_query) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),

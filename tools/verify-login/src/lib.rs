@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use common::config::Loaded;
-use common::docs::VerifiedIdentity;
+use common::docs::{AuditCaller, VerifiedIdentity};
 use common::ledger::Store;
 use common::proof::Format;
 use common::{Error, ExitCode, Result};
@@ -108,6 +108,23 @@ or write require_server_id = false to accept proofs meant for any server",
     /// Sends a prepared proof to STS, matches the login role, and records its single
     /// use: of any number of verifiers sharing the store, one accepts a proof.
     pub async fn complete(&self, index: usize, prepared: Prepared) -> Result<VerifiedIdentity> {
+        self.decide(index, prepared).await.1
+    }
+
+    /// [`Verifier::complete`], with the caller STS named (and the login role it asked
+    /// for) even when the login is then refused, for its audit line.
+    async fn decide(&self, index: usize, prepared: Prepared) -> Decision {
+        let mut caller = None;
+        let result = self.complete_naming(index, prepared, &mut caller).await;
+        (caller, result)
+    }
+
+    async fn complete_naming(
+        &self,
+        index: usize,
+        prepared: Prepared,
+        named: &mut Option<AuditCaller>,
+    ) -> Result<VerifiedIdentity> {
         let Prepared {
             decoded,
             outgoing,
@@ -136,6 +153,11 @@ or write require_server_id = false to accept proofs meant for any server",
             .role
             .clone()
             .unwrap_or_else(|| identity.principal_name.clone());
+        *named = Some(AuditCaller {
+            arn: identity.arn.clone(),
+            user_id: identity.user_id.clone(),
+            role: role_name.clone(),
+        });
         let role = self.loaded.config.roles.get(&role_name).ok_or_else(|| {
             Error::denied(format!(
                 "{} asked for login role `{role_name}`, which is not configured",
@@ -194,9 +216,12 @@ impl Verifier {
 
 /// Writes the audit line of one login decision. An identity whose line could not be
 /// written is not handed out: the caller gets the audit error instead.
+/// A login decision: the caller STS named, where it got that far, and the outcome.
+type Decision = (Option<AuditCaller>, Result<VerifiedIdentity>);
+
 fn audited(
     audit: &common::audit::Audit,
-    result: Result<VerifiedIdentity>,
+    (named, result): Decision,
     proof_hash: Option<String>,
 ) -> Result<VerifiedIdentity> {
     if !audit.enabled() {
@@ -212,6 +237,7 @@ fn audited(
             let (outcome, reason) = common::audit::refusal(e);
             let mut r = audit.record_of("login", outcome, e.code());
             r.reason = reason;
+            r.caller = named;
             r
         }
     };
@@ -284,8 +310,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // task is spawned only when there is room for it: a batch of 100,000 proofs
         // holds 8 tasks, not 100,000.
         enum Slot {
-            Ready(usize, Box<Result<VerifiedIdentity>>),
-            Running(usize, tokio::task::JoinHandle<Result<VerifiedIdentity>>),
+            Ready(usize, Box<Decision>),
+            Running(usize, tokio::task::JoinHandle<Decision>),
         }
         let jobs = usize::from(cli.jobs);
         let mut out = common::output::Batch::new(TOOL, "proof", batch);
@@ -302,10 +328,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         let verifier = verifier.clone();
                         Slot::Running(
                             i,
-                            tokio::spawn(async move { verifier.complete(i + 1, p).await }),
+                            tokio::spawn(async move { verifier.decide(i + 1, p).await }),
                         )
                     }
-                    Err(e) => Slot::Ready(i, Box::new(Err(e))),
+                    Err(e) => Slot::Ready(i, Box::new((None, Err(e)))),
                 });
                 if !matches!(window.front(), Some(Slot::Ready(..))) {
                     continue;
