@@ -312,6 +312,9 @@ fn parse_headers(field: &str, json: &[u8]) -> Result<Vec<(String, Vec<String>)>>
         }
     }
 
+    // A header named twice is a duplicate key like any other in the proof (65);
+    // names differing only in case are the checks' to refuse.
+    crate::input::check_unique_keys(json).map_err(|e| bad(field, e))?;
     let headers: Headers = serde_json::from_slice(json)
         .map_err(|e| bad(field, format_args!("not a JSON header object ({e})")))?;
     Ok(headers.0)

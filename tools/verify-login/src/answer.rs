@@ -120,6 +120,10 @@ fn parse_xml(body: &[u8]) -> Result<Caller> {
                     if results > 1 {
                         return Err(refused("more than one GetCallerIdentityResult"));
                     }
+                } else if path.len() >= 3 && path[1] == "GetCallerIdentityResult" {
+                    // A value is text only: markup inside it would be dropped from
+                    // what is read, and the caller's name pieced together.
+                    return Err(refused(format_args!("element {name} inside {}", path[2])));
                 } else if path.len() == 2 && path[1] == "GetCallerIdentityResult" {
                     if !matches!(name.as_str(), "Arn" | "Account" | "UserId") {
                         return Err(refused(format_args!(
@@ -141,6 +145,9 @@ fn parse_xml(body: &[u8]) -> Result<Caller> {
                 if path.len() == 2 && path[1] == "GetCallerIdentityResult" {
                     return Err(refused(format_args!("empty {name}")));
                 }
+                if path.len() >= 3 && path[1] == "GetCallerIdentityResult" {
+                    return Err(refused(format_args!("element {name} inside {}", path[2])));
+                }
                 if path.len() == 1 && name == "GetCallerIdentityResult" {
                     return Err(refused("empty GetCallerIdentityResult"));
                 }
@@ -148,6 +155,9 @@ fn parse_xml(body: &[u8]) -> Result<Caller> {
             Event::Text(t) => {
                 if path.is_empty() {
                     return Err(refused("text outside the root element"));
+                }
+                if path.len() == 2 && path[1] == "GetCallerIdentityResult" {
+                    return Err(refused("text between the result's elements"));
                 }
                 if path.len() == 3 {
                     let s = t
@@ -303,6 +313,20 @@ mod tests {
             ),
             ("no result", "<GetCallerIdentityResponse/>".to_string()),
             ("cdata", GOOD.replace("alice", "<![CDATA[alice]]>")),
+            // Markup inside a value would be dropped and the rest pieced together:
+            // "user/<x>admin</x>alice" must not read as "user/alice".
+            (
+                "element inside arn",
+                GOOD.replace("user/alice", "user/<x>admin</x>alice"),
+            ),
+            (
+                "empty element inside arn",
+                GOOD.replace("alice", "<x/>alice"),
+            ),
+            (
+                "text between fields",
+                GOOD.replace("<UserId>", "stray<UserId>"),
+            ),
         ];
         for (what, body) in cases {
             let err = xml(&body).expect_err(what);
