@@ -71,6 +71,9 @@ fn bash_completes(script: &Path, line: &str) -> String {
 fn install_man_completion_and_uninstall() {
     let dir = tempfile::tempdir().unwrap();
     let prefix = dir.path().join("x");
+    // A directory that was there before the install, empty, as /usr/local/share/man
+    // often is: --uninstall leaves it.
+    std::fs::create_dir_all(prefix.join("share/man")).unwrap();
     let out = run(Command::new(support::root().join("scripts/install"))
         .args(["--prefix"])
         .arg(&prefix)
@@ -169,6 +172,9 @@ fn install_man_completion_and_uninstall() {
         .args(["--uninstall", "--prefix"])
         .arg(&prefix));
     assert_eq!(files_under(&prefix), ["bin/not-ours"]);
+    assert!(prefix.join("share/man").is_dir(), "a directory that was there stays");
+    assert!(!prefix.join("share/man/man1").exists(), "one the install made goes");
+    assert!(!prefix.join("share/doc").exists(), "one the install made goes");
 }
 
 #[test]
