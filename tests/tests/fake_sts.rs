@@ -958,8 +958,8 @@ fn kubectl() -> Option<PathBuf> {
     .find(|p| p.exists())
 }
 
-/// A kubeconfig whose user runs `sign-login --format eks`, used by the real kubectl
-/// against a test-local HTTPS API server: the Bearer token kubectl sends verifies with
+/// scripts/kubeconfig.yaml, whose user runs `sign-login --format eks`, used by the real
+/// kubectl against a test-local HTTPS API server: the Bearer token kubectl sends verifies with
 /// verify-login (against the fake STS, which answers presigned GETs as STS does).
 #[test]
 fn kubectl_sends_sign_logins_token_and_it_verifies() {
@@ -973,17 +973,31 @@ fn kubectl_sends_sign_logins_token_and_it_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
     let sign_login = assert_cmd::cargo::cargo_bin("sign-login");
-    std::fs::write(
-        &kubeconfig,
-        format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: test\n  cluster:\n    server: {url}\n    certificate-authority-data: {ca}\n\
-             contexts:\n- name: test\n  context:\n    cluster: test\n    user: vaultless\ncurrent-context: test\n\
-             users:\n- name: vaultless\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: {cmd}\n      args: [\"--format\", \"eks\", \"--cluster\", \"{SERVER_ID}\"]\n      interactiveMode: Never\n",
-            ca = api["ca"].as_str().unwrap(),
-            cmd = sign_login.display(),
+    // The kit as shipped (scripts/kubeconfig.yaml), pointed at this API server, its CA
+    // and this build of sign-login, with this server's ID as the cluster.
+    let mut kit = std::fs::read_to_string(support::root().join("scripts/kubeconfig.yaml")).unwrap();
+    for (from, to) in [
+        (
+            "https://ABCDEF0123456789.gr7.eu-west-1.eks.amazonaws.com",
+            url.clone(),
         ),
-    )
-    .unwrap();
+        ("LS0tLS1CRUdJTi...", api["ca"].as_str().unwrap().to_string()),
+        (
+            "command: sign-login",
+            format!("command: {}", sign_login.display()),
+        ),
+        (
+            "\"--cluster\", \"prod\"",
+            format!("\"--cluster\", \"{SERVER_ID}\""),
+        ),
+    ] {
+        assert!(
+            kit.contains(from),
+            "scripts/kubeconfig.yaml no longer has {from}"
+        );
+        kit = kit.replace(from, &to);
+    }
+    std::fs::write(&kubeconfig, kit).unwrap();
     let creds = Creds::fake();
     let out = std::process::Command::new(&kubectl)
         .env_clear()
