@@ -563,6 +563,19 @@ fn check_profile(name: &str, p: &CredsProfile, path: &Path) -> Result<()> {
             }
         }
     }
+    if let Some(wait) = p.key_wait {
+        if p.kind != CredsType::IamUser {
+            return bad(format!(
+                "key_wait is for iam_user, not {} (STS credentials work at once)",
+                p.kind.name()
+            ));
+        }
+        if wait.0 > MAX_KEY_WAIT {
+            return bad(format!(
+                "key_wait ({wait}) is over 2m: a new key works within seconds, and the caller waits that long"
+            ));
+        }
+    }
     if !p.session_tags.is_empty() && p.kind != CredsType::AssumedRole {
         return bad(format!(
             "session_tags are for assumed_role, not {}",
@@ -583,6 +596,9 @@ fn check_profile(name: &str, p: &CredsProfile, path: &Path) -> Result<()> {
     }
     Ok(())
 }
+
+/// The longest `key_wait`: IAM takes seconds to accept a new key, never minutes.
+const MAX_KEY_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The shortest lifetime AWS gives STS credentials (assumed roles, federation and
 /// session tokens).

@@ -442,6 +442,10 @@ fn every_tool_refuses_a_config_bad_anywhere() {
         "[creds.deploy]\ntype = \"assumed_role\"\nrole_arn = \"arn:aws:iam::123456789012:role/d\"\nmax_ttl = \"10m\"\n",
     );
     let bad_endpoint = config("[login]\nserver_id = \"x\"\nsts_endpoint = \"ftp://sts.example\"\n");
+    let bad_wait = config(
+        "[creds.deploy]\ntype = \"assumed_role\"\nrole_arn = \"arn:aws:iam::123456789012:role/d\"\nkey_wait = \"5s\"\n",
+    );
+    let long_wait = config("[creds.deploy]\ntype = \"iam_user\"\nkey_wait = \"10m\"\n");
     for (cfg, needle, tools) in [
         (
             &bad_creds,
@@ -452,6 +456,16 @@ fn every_tool_refuses_a_config_bad_anywhere() {
             &bad_endpoint,
             "sts_endpoint",
             ["fetch-secret", "mint-creds"],
+        ),
+        (
+            &bad_wait,
+            "key_wait is for iam_user",
+            ["verify-login", "fetch-secret"],
+        ),
+        (
+            &long_wait,
+            "key_wait (10m) is over 2m",
+            ["revoke-lease", "mint-creds"],
         ),
     ] {
         for tool in tools {

@@ -144,3 +144,45 @@ fn a_missing_table_the_caller_may_not_create_is_a_config_error_with_the_command(
     );
     run().success();
 }
+
+/// A caller that may create the table but not turn on its TTL gets 78 and the
+/// command that turns it on, rather than a table that keeps every row for ever.
+#[test]
+fn a_table_whose_ttl_the_caller_may_not_enable_is_a_config_error_with_the_command() {
+    let mut m = moto();
+    let v = m.call(
+        json!({"op": "user", "name": unique("ddb-nottl"), "policy": {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "dynamodb:UpdateTimeToLive", "Resource": "*"}]}}),
+    );
+    let endpoint = m.endpoint.clone();
+    drop(m);
+    let creds = Creds {
+        access_key_id: v["access_key_id"].as_str().unwrap().into(),
+        secret_access_key: v["secret_access_key"].as_str().unwrap().into(),
+        session_token: None,
+    };
+    let table = unique("vl-nottl");
+    let cfg = config(&format!(
+        "[ledger]\nbackend = \"dynamodb\"\ntable = \"{table}\"\n"
+    ));
+    let mut cmd = bin("revoke-lease");
+    creds.apply(&mut cmd);
+    let a = cmd
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_REGION", "us-east-1")
+        .args(["--expired", "--config"])
+        .arg(&cfg)
+        .assert()
+        .code(78);
+    let stderr = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(stderr.contains("may not turn on its TTL"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "aws dynamodb update-time-to-live --table-name {table} --time-to-live-specification Enabled=true,AttributeName=expires_ttl"
+        )),
+        "{stderr}"
+    );
+}

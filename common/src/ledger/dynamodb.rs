@@ -363,7 +363,23 @@ AttributeName=due_at,AttributeType=N AttributeName=live,AttributeType=S Attribut
             Ok(_) => Ok(()),
             // Another host enabled it first.
             Err(e) if code_of(&e) == Some("ValidationException") => Ok(()),
-            Err(e) => Err(self.err("enabling TTL", &e)),
+            // The table is there but would keep every revoked lease and used proof
+            // for ever: said now, with the command, since later runs find the table.
+            Err(e) => {
+                let err = self.err("enabling TTL", &e);
+                Err(if err.code() == crate::ExitCode::Denied {
+                    Error::config(format!(
+                        "DynamoDB table {} was created, but this identity may not turn on its TTL ({err})",
+                        self.table
+                    ))
+                    .hint(format!(
+                        "turn it on once with: aws dynamodb update-time-to-live --table-name {} --time-to-live-specification Enabled=true,AttributeName={TTL_ATTRIBUTE}",
+                        self.table
+                    ))
+                } else {
+                    err
+                })
+            }
         }
     }
 

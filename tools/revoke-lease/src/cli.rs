@@ -66,6 +66,13 @@ pub const MANUAL: &[Section] = &[
             "Every AWS call (IAM and DynamoDB) is tried up to 3 times with jittered backoff for throttling and 5xx; a lease still failing is marked failed for the next sweep.",
         ],
     },
+    Section {
+        title: "STATE STORE",
+        body: &[
+            "The ledger is [ledger] in the config file, shared by every tool. backend = \"sqlite\" (the default) keeps it in one file, path (default $XDG_STATE_HOME/vaultless/leases.db), for one host. backend = \"dynamodb\" keeps it in one table, table (default vaultless), shared by every broker host: a lease minted on a host that died is swept from any other. The first tool that finds the table missing creates it (on-demand, its two indexes, TTL on expires_ttl); an identity that may not gets exit 78 and the aws dynamodb create-table command to run once. scripts/broker-policy.json (share/doc/vaultless/broker-policy.json) is the least IAM policy a broker needs.",
+            "pending_grace (default 5m): a pending row older than this is an interrupted mint, rolled back by --expired. retain (default 30d): revoked leases are kept this long for audit, then expire (DynamoDB's TTL; with SQLite, --expired prunes them, and used-proof records past their expiry).",
+        ],
+    },
     common::manual::AUDIT,
     Section {
         title: "ENVIRONMENT",
