@@ -152,6 +152,25 @@ fn unwritable(path: &str, why: &str) -> Error {
         .hint("nothing is handed out unaudited; make [audit] path writable for this user")
 }
 
+/// The target part of a record about a lease: its id and profile, and the IAM user or
+/// session it names.
+#[cfg(feature = "ledger")]
+pub fn lease_target(row: &crate::ledger::Lease) -> AuditTarget {
+    use crate::ledger::Resources;
+    let mut t = AuditTarget {
+        lease_id: Some(row.id.clone()),
+        profile: Some(row.profile.clone()),
+        ..AuditTarget::default()
+    };
+    match &row.resources {
+        Resources::IamUser(u) => t.iam_user = Some(u.user_name.clone()),
+        Resources::AssumedRole { session_name, .. } => t.session_name = Some(session_name.clone()),
+        Resources::FederationToken { name } => t.session_name = Some(name.clone()),
+        Resources::SessionToken => {}
+    }
+    t
+}
+
 /// The caller part of a record, from a verified identity.
 pub fn caller(id: &VerifiedIdentity) -> AuditCaller {
     AuditCaller {

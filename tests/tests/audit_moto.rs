@@ -217,6 +217,9 @@ fn a_broker_session_leaves_exactly_its_decisions_and_no_secret() {
         lines[4].target.lease_id.as_deref(),
         Some(lease.lease_id.as_str())
     );
+    // The revocation names what it took apart, as the mint named what it made.
+    assert_eq!(lines[4].target.profile.as_deref(), Some("tmp"));
+    assert_eq!(lines[4].target.iam_user, lines[3].target.iam_user);
     assert_eq!(lines[7].target.secret_id.as_deref(), Some("prod/db"));
     assert!(
         lines[7]

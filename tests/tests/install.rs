@@ -172,9 +172,18 @@ fn install_man_completion_and_uninstall() {
         .args(["--uninstall", "--prefix"])
         .arg(&prefix));
     assert_eq!(files_under(&prefix), ["bin/not-ours"]);
-    assert!(prefix.join("share/man").is_dir(), "a directory that was there stays");
-    assert!(!prefix.join("share/man/man1").exists(), "one the install made goes");
-    assert!(!prefix.join("share/doc").exists(), "one the install made goes");
+    assert!(
+        prefix.join("share/man").is_dir(),
+        "a directory that was there stays"
+    );
+    assert!(
+        !prefix.join("share/man/man1").exists(),
+        "one the install made goes"
+    );
+    assert!(
+        !prefix.join("share/doc").exists(),
+        "one the install made goes"
+    );
 }
 
 #[test]

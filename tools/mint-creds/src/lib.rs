@@ -429,15 +429,7 @@ fn audit_mint(
     let mut record = match minted {
         Ok((_, row)) => {
             let mut r = audit.record_of("mint", "granted", ExitCode::Ok);
-            r.target.lease_id = Some(row.id.clone());
-            match &row.resources {
-                Resources::IamUser(u) => r.target.iam_user = Some(u.user_name.clone()),
-                Resources::AssumedRole { session_name, .. } => {
-                    r.target.session_name = Some(session_name.clone());
-                }
-                Resources::FederationToken { name } => r.target.session_name = Some(name.clone()),
-                Resources::SessionToken => {}
-            }
+            r.target = common::audit::lease_target(row);
             r
         }
         Err(e) => {

@@ -245,6 +245,13 @@ async fn sweep(
     let mut tasks = Vec::with_capacity(total);
     for target in targets {
         let by_id = explicit.contains(target.id());
+        let named = match &target {
+            Target::Row(row) => common::audit::lease_target(row),
+            Target::Named(id) => common::docs::AuditTarget {
+                lease_id: Some(id.clone()),
+                ..Default::default()
+            },
+        };
         let (ledger, revoker, owner, permits) = (
             ledger.clone(),
             revoker.clone(),
@@ -256,12 +263,13 @@ async fn sweep(
                 .acquire_owned()
                 .await
                 .expect("semaphore is never closed");
-            revoke_one(ledger.as_ref(), &revoker, &owner, target, by_id).await
+            let done = revoke_one(ledger.as_ref(), &revoker, &owner, target, by_id).await;
+            (done, named)
         }));
     }
     let mut worst = ExitCode::Ok;
     for (done, task) in tasks.into_iter().enumerate() {
-        let (result, code) = task.await.context("a revocation task failed")?;
+        let ((result, code), named) = task.await.context("a revocation task failed")?;
         worst = worst.worst(code);
         if let Some(result) = result {
             if let Some(e) = &result.error {
@@ -270,7 +278,7 @@ async fn sweep(
             if audit.enabled() {
                 let action = if cli.expired { "sweep" } else { "revoke" };
                 let mut record = audit.record_of(action, result.status.name(), code);
-                record.target.lease_id = Some(result.lease_id.clone());
+                record.target = named;
                 record.reason = result.error.clone();
                 // Revocation proceeds without its line; that it is missing is said.
                 if let Err(e) = audit.record(&record) {
