@@ -963,10 +963,14 @@ fn kubectl() -> Option<PathBuf> {
 /// verify-login (against the fake STS, which answers presigned GETs as STS does).
 #[test]
 fn kubectl_sends_sign_logins_token_and_it_verifies() {
-    let Some(kubectl) = kubectl() else {
-        eprintln!("no versioned kubectl under /usr/lib/google-cloud-sdk/bin: skipped");
+    let found = kubectl();
+    if !support::have(
+        "a versioned kubectl under /usr/lib/google-cloud-sdk/bin",
+        found.is_some(),
+    ) {
         return;
-    };
+    }
+    let kubectl = found.expect("found");
     let api = support::moto().call(json!({"op": "api_server"}));
     let url = api["url"].as_str().unwrap().to_string();
     let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();

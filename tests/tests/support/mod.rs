@@ -336,6 +336,19 @@ pub fn run_with_open_stdin(
 }
 
 /// Runs a future to its end on a one-thread runtime, for test code that is not async.
+/// Whether a program a test needs is here. Where it is not, the test is skipped with a
+/// message; under CI (CI set), whose machine image has every one of them, that fails.
+pub fn have(program: &str, found: bool) -> bool {
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{program} is not installed, and CI runs every test"
+        );
+        eprintln!("{program} is not installed: skipped");
+    }
+    found
+}
+
 pub fn block<F: std::future::Future>(f: F) -> F::Output {
     common::runtime::current_thread().unwrap().block_on(f)
 }
