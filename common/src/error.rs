@@ -287,6 +287,43 @@ pub fn source_chain(err: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
 
+    /// ALL is every code, once, in order: a new variant breaks the exhaustive match
+    /// below until it is given a place, and then this test until ALL lists it.
+    #[test]
+    fn all_lists_every_code_once() {
+        fn place(c: ExitCode) -> usize {
+            match c {
+                ExitCode::Ok => 0,
+                ExitCode::NotFound => 1,
+                ExitCode::Usage => 2,
+                ExitCode::BadInput => 3,
+                ExitCode::Unavailable => 4,
+                ExitCode::Internal => 5,
+                ExitCode::TempFail => 6,
+                ExitCode::Denied => 7,
+                ExitCode::Config => 8,
+            }
+        }
+        let places: Vec<usize> = ExitCode::ALL.iter().map(|c| place(*c)).collect();
+        assert_eq!(places, (0..ExitCode::ALL.len()).collect::<Vec<_>>());
+    }
+
+    /// The README's exit-code table has a row for every code, and no other.
+    #[test]
+    fn the_readme_table_lists_every_code() {
+        let readme = include_str!("../../README.md");
+        let start = readme.find("## Exit codes").expect("an exit codes section");
+        let rows: Vec<i32> = readme[start..]
+            .lines()
+            .skip_while(|l| !l.starts_with("| code"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| l.split('|').nth(1).unwrap().trim().parse().unwrap())
+            .collect();
+        let codes: Vec<i32> = ExitCode::ALL.iter().map(|c| *c as i32).collect();
+        assert_eq!(rows, codes);
+    }
+
     #[test]
     fn code_survives_anyhow_context() {
         let err = anyhow::Error::new(Error::denied("no").hint("ask")).context("verifying proof 2");
