@@ -1,5 +1,5 @@
 //! The operator kits in scripts/, run as an operator would run them: the ssh
-//! ForceCommand broker, against moto.
+//! ForceCommand broker, against moto; the CI jobs, loaded and their shell steps parsed.
 
 mod support;
 
@@ -120,4 +120,44 @@ fn ssh_broker_routes_by_the_proofs_request_and_runs_no_shell() {
             .any(|l| l.contains("eval") || l.contains("$SSH_ORIGINAL_COMMAND")),
         "the wrapper never evaluates the client's command"
     );
+}
+
+/// The CI kits are YAML their runners load, and every shell step in them parses:
+/// each `run:` (GitHub) and each script line (GitLab) goes through `bash -n`.
+#[test]
+fn ci_kits_load_and_their_shell_steps_parse() {
+    let check = r#"
+import subprocess, sys, yaml
+for path in sys.argv[1:]:
+    doc = yaml.safe_load(open(path))
+    steps = []
+    for name, job in doc.get("jobs", doc).items():
+        if not isinstance(job, dict):
+            continue
+        for step in job.get("steps", []):
+            if "run" in step:
+                steps.append(step["run"])
+        for key in ("before_script", "script", "after_script"):
+            steps.extend(job.get(key, []))
+    assert steps, f"{path}: no shell steps"
+    for s in steps:
+        done = subprocess.run(["bash", "-n"], input=s.encode(), capture_output=True)
+        assert done.returncode == 0, f"{path}: {s!r}: {done.stderr.decode()}"
+    print(path, len(steps))
+"#;
+    let root = support::root();
+    let out = Command::new(root.join(".venv/bin/python"))
+        .arg("-c")
+        .arg(check)
+        .arg(root.join("scripts/ci/github-actions.yml"))
+        .arg(root.join("scripts/ci/gitlab-ci.yml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(printed.lines().count(), 2, "{printed}");
 }
