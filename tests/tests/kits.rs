@@ -107,6 +107,27 @@ fn ssh_broker_routes_by_the_proofs_request_and_runs_no_shell() {
     let (code, _, err) = broker(&config, &broker_creds, &endpoint, "", &proof("other=1"));
     assert_eq!(code, 64, "{err}");
     assert!(err.contains("the proof asks for nothing"), "{err}");
+    // Asking for both is not settled by which the broker happens to test first.
+    let both = support::sign(
+        &workload,
+        &[
+            "--server-id",
+            SERVER_ID,
+            "--role",
+            "ci",
+            "--request",
+            "creds=tmp",
+            "--request",
+            &format!("secret_id={secret}"),
+        ],
+    );
+    let (code, out, err) = broker(&config, &broker_creds, &endpoint, "", &both);
+    assert_eq!(code, 64, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("asks for a secret and for credentials"),
+        "{err}"
+    );
     // Not a proof at all: refused by verify-login.
     let (code, _, _) = broker(&config, &broker_creds, &endpoint, &injected, "echo hi");
     assert_eq!(code, 65);
