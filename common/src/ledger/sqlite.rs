@@ -411,10 +411,17 @@ impl Store for SqliteStore {
             .with(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 // A record past its expiry no longer guards anything: the proof it
-                // names is refused as stale before it gets here.
+                // names is refused as stale before it gets here. A few of them go
+                // with every login, so a broker that runs no sweep keeps only the
+                // records of the last max_skew.
                 tx.execute(
                     "DELETE FROM used_proofs WHERE hash = ?1 AND expires_at < ?2",
                     params![hash, now],
+                )?;
+                tx.execute(
+                    "DELETE FROM used_proofs WHERE rowid IN
+                       (SELECT rowid FROM used_proofs WHERE expires_at < ?1 LIMIT 16)",
+                    params![now],
                 )?;
                 let n = tx.execute(
                     "INSERT INTO used_proofs (hash, expires_at) VALUES (?1, ?2) ON CONFLICT(hash) DO NOTHING",
@@ -489,6 +496,37 @@ mod tests {
 
     fn block<F: std::future::Future>(f: F) -> F::Output {
         crate::runtime::current_thread().unwrap().block_on(f)
+    }
+
+    /// Logins alone keep the used-proof records to the live ones: each removes a few
+    /// expired records, with no sweep.
+    #[test]
+    fn logins_remove_expired_proof_records() {
+        block(async {
+            let (_d, s) = store();
+            let past = Timestamp::now() - jiff::SignedDuration::from_secs(60);
+            let future = Timestamp::now() + jiff::SignedDuration::from_secs(300);
+            s.with(move |conn| {
+                for i in 0..40 {
+                    conn.execute(
+                        "INSERT INTO used_proofs (hash, expires_at) VALUES (?1, ?2)",
+                        params![format!("old{i}"), secs(past)],
+                    )?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+            for i in 0..3 {
+                assert!(s.use_proof(&format!("new{i}"), future).await.unwrap());
+            }
+            let left: i64 = s
+                .with(|conn| conn.query_row("SELECT count(*) FROM used_proofs", [], |r| r.get(0)))
+                .await
+                .unwrap();
+            assert_eq!(left, 3, "the three live records, and no expired one");
+            assert!(!s.use_proof("new0", future).await.unwrap(), "still used");
+        });
     }
 
     #[test]
