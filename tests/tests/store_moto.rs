@@ -85,23 +85,29 @@ fn admin_with_all() -> (String, Creds) {
     (m.endpoint.clone(), m.admin("ddb"))
 }
 
-/// A caller that may use the table but not create it gets 78 and the exact
-/// command that creates it; once it exists, the same caller works.
-#[test]
-fn a_missing_table_the_caller_may_not_create_is_a_config_error_with_the_command() {
+/// A user allowed everything but `action`.
+fn user_denied(action: &str) -> (String, Creds) {
     let mut m = moto();
-    let v = m.call(json!({"op": "user", "name": unique("ddb-user"), "policy": {
+    let v = m.call(
+        json!({"op": "user", "name": unique("ddb-denied"), "policy": {
         "Version": "2012-10-17",
         "Statement": [
             {"Effect": "Allow", "Action": "*", "Resource": "*"},
-            {"Effect": "Deny", "Action": "dynamodb:CreateTable", "Resource": "*"}]}}));
-    let endpoint = m.endpoint.clone();
-    drop(m);
+            {"Effect": "Deny", "Action": action, "Resource": "*"}]}}),
+    );
     let creds = Creds {
         access_key_id: v["access_key_id"].as_str().unwrap().into(),
         secret_access_key: v["secret_access_key"].as_str().unwrap().into(),
         session_token: None,
     };
+    (m.endpoint.clone(), creds)
+}
+
+/// A caller that may use the table but not create it gets 78 and the exact
+/// command that creates it; once it exists, the same caller works.
+#[test]
+fn a_missing_table_the_caller_may_not_create_is_a_config_error_with_the_command() {
+    let (endpoint, creds) = user_denied("dynamodb:CreateTable");
     let table = unique("vl-denied");
     let cfg = config(&format!(
         "[ledger]\nbackend = \"dynamodb\"\ntable = \"{table}\"\n"
@@ -149,21 +155,7 @@ fn a_missing_table_the_caller_may_not_create_is_a_config_error_with_the_command(
 /// command that turns it on, rather than a table that keeps every row for ever.
 #[test]
 fn a_table_whose_ttl_the_caller_may_not_enable_is_a_config_error_with_the_command() {
-    let mut m = moto();
-    let v = m.call(
-        json!({"op": "user", "name": unique("ddb-nottl"), "policy": {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Action": "*", "Resource": "*"},
-            {"Effect": "Deny", "Action": "dynamodb:UpdateTimeToLive", "Resource": "*"}]}}),
-    );
-    let endpoint = m.endpoint.clone();
-    drop(m);
-    let creds = Creds {
-        access_key_id: v["access_key_id"].as_str().unwrap().into(),
-        secret_access_key: v["secret_access_key"].as_str().unwrap().into(),
-        session_token: None,
-    };
+    let (endpoint, creds) = user_denied("dynamodb:UpdateTimeToLive");
     let table = unique("vl-nottl");
     let cfg = config(&format!(
         "[ledger]\nbackend = \"dynamodb\"\ntable = \"{table}\"\n"
