@@ -732,6 +732,12 @@ fn the_peers_attack_classes_are_refused_before_any_connection() {
         ("iam-authenticator: host of another partition", tamper_eks(&eks, |u| u.replace("sts.amazonaws.com", "sts.cn-north-1.api.aws")), DENIED, "is not an STS endpoint"),
         ("iam-authenticator: host with a port", tamper_eks(&eks, |u| u.replace("sts.amazonaws.com/", "sts.amazonaws.com:8443/")), DENIED, "is not the default port"),
         ("iam-authenticator: no Action", tamper_eks(&eks, |u| u.replace("Action=GetCallerIdentity&", "")), DENIED, "has no Action=GetCallerIdentity"),
+        // Its token-shape checks (pkg/token: the prefix, base64url, the cluster ID header
+        // signed).
+        ("iam-authenticator: token without the k8s-aws-v1. prefix", tamper_json(&eks, |m| { let t = m["status"]["token"].as_str().unwrap().replacen("k8s-aws-v1.", "k8s-aws-v2.", 1); m.get_mut("status").unwrap()["token"] = json!(t); }), BAD_INPUT, "must start with k8s-aws-v1."),
+        ("iam-authenticator: token in standard base64", tamper_json(&eks, |m| { m.get_mut("status").unwrap()["token"] = json!("k8s-aws-v1.aHR0cHM6Ly9zdHMuYW1h+/+/"); }), BAD_INPUT, "not valid base64url"),
+        ("iam-authenticator: empty token", tamper_json(&eks, |m| { m.get_mut("status").unwrap()["token"] = json!("k8s-aws-v1."); }), DENIED, "not an absolute URL"),
+        ("iam-authenticator: x-k8s-aws-id not signed", tamper_eks(&eks, |u| u.replace("X-Amz-SignedHeaders=host%3Bx-k8s-aws-id", "X-Amz-SignedHeaders=host")), DENIED, "x-k8s-aws-id"),
         // Teleport's IAM join (lib/auth/join_iam.go): the body must be exactly the one
         // request; the host one of the STS endpoints; the challenge header signed.
         ("teleport: a trailing & in the body", signed(json!({"body": "Action=GetCallerIdentity&Version=2011-06-15&"})), DENIED, "has an empty field"),
