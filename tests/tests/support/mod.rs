@@ -31,7 +31,8 @@ fn scratch() -> &'static tempfile::TempDir {
 }
 
 /// A built binary with an environment that holds nothing of the machine's: no AWS
-/// settings, no vaultless config, an empty home, and no instance metadata service.
+/// settings, no vaultless config, an empty home (its state and credential cache there
+/// too), and no instance metadata service.
 pub fn bin(name: &str) -> Command {
     let mut cmd = Command::cargo_bin(name)
         .unwrap_or_else(|e| panic!("{name} is not built ({e}); run scripts/test"));
@@ -45,6 +46,8 @@ pub fn bin(name: &str) -> Command {
     std::fs::create_dir_all(&home).unwrap();
     cmd.env("HOME", &home)
         .env("XDG_CONFIG_HOME", home.join(".config"))
+        .env("XDG_STATE_HOME", home.join(".local/state"))
+        .env_remove("XDG_RUNTIME_DIR")
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .timeout(std::time::Duration::from_secs(60));
     cmd
