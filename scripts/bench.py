@@ -4,8 +4,11 @@ Run by scripts/bench, which builds release binaries and starts moto. Each pair o
 commands runs alternately, RUNS times; the medians of wall time are compared.
 """
 
+import atexit
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -15,6 +18,14 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release")
 RUNS = int(os.environ.get("BENCH_RUNS", "30"))
+# Every scratch directory (configs, ledgers, credential caches) lives under one that
+# is removed at exit.
+SCRATCH = tempfile.mkdtemp(prefix="vaultless-bench-")
+atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
+
+
+def scratch():
+    return tempfile.mkdtemp(dir=SCRATCH)
 
 
 def timed(argv, stdin=None, env=None):
@@ -26,12 +37,18 @@ def timed(argv, stdin=None, env=None):
     return elapsed, done.stdout
 
 
+def fresh(stdin):
+    """A command's stdin: the bytes, or made anew (untimed) for each run."""
+    return stdin() if callable(stdin) else stdin
+
+
 def compare(title, ours, theirs, target):
-    """ours/theirs: (label, argv, stdin, env). Prints medians and the ratio."""
+    """ours/theirs: (label, argv, stdin, env); stdin may be a function making it anew
+    for each run. Prints medians and the ratio."""
     a, b = [], []
     for _ in range(RUNS):
-        a.append(timed(ours[1], ours[2], ours[3])[0])
-        b.append(timed(theirs[1], theirs[2], theirs[3])[0])
+        a.append(timed(ours[1], fresh(ours[2]), ours[3])[0])
+        b.append(timed(theirs[1], fresh(theirs[2]), theirs[3])[0])
     ma, mb = statistics.median(a), statistics.median(b)
     ratio = ma / mb
     verdict = "ok" if ratio <= target else "OVER TARGET"
@@ -50,7 +67,7 @@ def main():
     moto = json.loads(sys.argv[1])
     user = json.loads(sys.argv[2])
     endpoint = moto["endpoint"]
-    home = tempfile.mkdtemp()
+    home = scratch()
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("VAULTLESS_")}
     base_env.update(HOME=home, AWS_EC2_METADATA_DISABLED="true")
     env = dict(base_env, AWS_ACCESS_KEY_ID=user["access_key_id"], AWS_SECRET_ACCESS_KEY=user["secret_access_key"])
@@ -80,9 +97,14 @@ print(json.dumps({{"iam_http_request_method": r.method,
         f.write(
             f'[login]\nserver_id = "broker.bench"\nsts_endpoint = "{endpoint}"\n'
             f'[roles.any]\nbound_account_ids = ["123456789012"]\n'
+            f'[ledger]\npath = "{home}/state.db"\n'
         )
-    proof = timed([os.path.join(BIN, "sign-login"), "--server-id", "broker.bench", "--role", "any"], env=env)[1]
-    _, out = timed([os.path.join(BIN, "verify-login"), "--config", config], stdin=proof, env=base_env)
+
+    def proof():
+        # Single-use is on: every run verifies a proof of its own, signed untimed.
+        return timed([os.path.join(BIN, "sign-login"), "--server-id", "broker.bench", "--role", "any"], env=env)[1]
+
+    _, out = timed([os.path.join(BIN, "verify-login"), "--config", config], stdin=proof(), env=base_env)
     assert json.loads(out)["identity"]["arn"].endswith(":user/bench"), out
     curl = [
         "curl", "-sS", "--fail", "-o", "/dev/null",
@@ -93,24 +115,128 @@ print(json.dumps({{"iam_http_request_method": r.method,
         endpoint + "/",
     ]
     compare(
-        "verify-login (one proof) vs curl --aws-sigv4 making the same STS call, against moto",
+        "verify-login (one proof, single-use on, SQLite) vs curl --aws-sigv4 making the same STS call, against moto",
         ("verify-login < proof", [os.path.join(BIN, "verify-login"), "--config", config], proof, base_env),
         ("curl --aws-sigv4 ... GetCallerIdentity", curl, None, base_env),
         1.5,
     )
+    bench_batch(endpoint, moto["admin"], env, base_env)
     bench_fetch(endpoint, user, base_env)
     bench_mint(endpoint, moto["admin"], json.loads(sys.argv[3])["role_arn"], base_env)
+    bench_dynamodb_sweep(endpoint, moto["admin"], base_env)
+    bench_sizes()
 
 
-def bench_fetch(endpoint, user, base_env):
-    env = dict(
+def keys_env(base_env, keys, endpoint):
+    """The environment of a command run with these keys against moto."""
+    return dict(
         base_env,
-        AWS_ACCESS_KEY_ID=user["access_key_id"],
-        AWS_SECRET_ACCESS_KEY=user["secret_access_key"],
+        AWS_ACCESS_KEY_ID=keys["access_key_id"],
+        AWS_SECRET_ACCESS_KEY=keys["secret_access_key"],
         AWS_REGION="us-east-1",
         AWS_DEFAULT_REGION="us-east-1",
         AWS_ENDPOINT_URL=endpoint,
     )
+
+
+def bench_batch(endpoint, admin, sign_env, base_env):
+    """1,000 proofs, --jobs 8, DynamoDB state store: single-use on vs off."""
+    n = int(os.environ.get("BENCH_BATCH", "1000"))
+    runs = max(1, min(RUNS, 3))
+    home = scratch()
+    env = keys_env(base_env, admin, endpoint)
+    configs = {}
+    for single in ("true", "false"):
+        path = os.path.join(home, f"single-{single}.toml")
+        with open(path, "w") as f:
+            f.write(
+                f'[login]\nserver_id = "broker.bench"\nsts_endpoint = "{endpoint}"\nsingle_use = {single}\n'
+                f'[roles.any]\nbound_account_ids = ["123456789012"]\n'
+                f'[ledger]\nbackend = "dynamodb"\ntable = "vaultless-bench-proofs"\n'
+            )
+        configs[single] = path
+    sign = [os.path.join(BIN, "sign-login"), "--server-id", "broker.bench", "--role", "any"]
+
+    def batch():
+        return b"".join(timed(sign, env=sign_env)[1] for _ in range(n))
+
+    verify = os.path.join(BIN, "verify-login")
+    # Creates the table (first use) outside the timings.
+    timed([verify, "--config", configs["true"]], stdin=timed(sign, env=sign_env)[1], env=env)
+    on, off = [], []
+    for _ in range(runs):
+        for single, times in (("true", on), ("false", off)):
+            proofs = batch()
+            t, out = timed([verify, "--config", configs[single], "--jobs", "8"], stdin=proofs, env=env)
+            assert out.count(b"\n") == n and b'"error"' not in out, out[:300]
+            times.append(t)
+    a, b = statistics.median(on), statistics.median(off)
+    print(f"a batch of {n} proofs, --jobs 8, DynamoDB state store on moto: single_use on vs off")
+    print(f"  {'single_use = true':<44} {a * 1000:8.2f} ms (median of {runs})")
+    print(f"  {'single_use = false':<44} {b * 1000:8.2f} ms")
+    print(f"  ratio {a / b:.3f}   target <= 1.3   {'ok' if a / b <= 1.3 else 'OVER TARGET'}")
+    print()
+
+
+def bench_dynamodb_sweep(endpoint, admin, base_env):
+    """revoke-lease --expired over 1,000 and 10,000 live leases in DynamoDB, none due:
+    the requests it makes must not grow with the table."""
+    import boto3
+    env = keys_env(base_env, admin, endpoint)
+    home = scratch()
+    config = os.path.join(home, "sweep.toml")
+    table = "vaultless-bench-sweep"
+    with open(config, "w") as f:
+        f.write(f'[ledger]\nbackend = "dynamodb"\ntable = "{table}"\n')
+    revoke = os.path.join(BIN, "revoke-lease")
+    timed([revoke, "--config", config, "--expired"], env=env)
+    ddb = boto3.client(
+        "dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+        aws_access_key_id=admin["access_key_id"], aws_secret_access_key=admin["secret_access_key"],
+    )
+    far = int(time.time()) + 86400
+    have = 0
+    counts = []
+    print("revoke-lease --expired over live leases in DynamoDB, none due: requests made")
+    for total in (1000, 10000):
+        items = []
+        for i in range(have, total):
+            lid = f"creds/tmpuser/{i:016x}"
+            items.append({"PutRequest": {"Item": {
+                "pk": {"S": f"lease#{lid}"}, "id": {"S": lid}, "profile": {"S": "tmpuser"},
+                "credential_type": {"S": "iam_user"}, "state": {"S": "active"},
+                "issued_at": {"N": str(far - 86400)}, "expires_at": {"N": str(far)},
+                "due_at": {"N": str(far)}, "live": {"S": "lease"}, "attempts": {"N": "0"},
+                "iam_user_name": {"S": f"vaultless-tmpuser-{i:016x}"},
+            }}})
+        for j in range(0, len(items), 25):
+            ddb.batch_write_item(RequestItems={table: items[j:j + 25]})
+        have = total
+        start = time.perf_counter()
+        done = subprocess.run([revoke, "--config", config, "--expired", "-v"], env=env, capture_output=True)
+        took = time.perf_counter() - start
+        if done.returncode != 0:
+            sys.exit(f"bench: revoke-lease failed: {done.stderr.decode()[:500]}")
+        requests = re.search(rb"\((\d+) requests\)", done.stderr)
+        count = requests.group(1).decode() if requests else "?"
+        print(f"  {total:>6} live leases: {count} DynamoDB requests, {took * 1000:8.2f} ms")
+        counts.append(count)
+    grows = counts[0] == "?" or counts[1] == "?" or int(counts[1]) > int(counts[0])
+    print(f"  requests grow with the table: {'YES, OVER TARGET' if grows else 'no   ok'}")
+    print()
+
+
+def bench_sizes():
+    """Each release binary, stripped (the release profile strips)."""
+    print("release binaries (stripped)")
+    for tool in ("sign-login", "verify-login", "fetch-secret", "mint-creds", "revoke-lease"):
+        size = os.path.getsize(os.path.join(BIN, tool)) / 1e6
+        print(f"  {tool:<44} {size:6.2f} MB   target <= 8 MB   {'ok' if size <= 8 else 'OVER TARGET'}")
+    print()
+
+
+def bench_fetch(endpoint, user, base_env):
+    env = keys_env(base_env, user, endpoint)
     fetch = os.path.join(BIN, "fetch-secret")
     aws = os.path.join(os.path.dirname(sys.executable), "aws")
     _, out = timed([fetch, "bench/s0", "--field", "password"], env=env)
@@ -238,7 +364,7 @@ for i in range({n}):
 
 
 def bench_mint(endpoint, admin, role_arn, base_env):
-    home = tempfile.mkdtemp()
+    home = scratch()
     config = os.path.join(home, "config.toml")
     with open(config, "w") as f:
         f.write(
@@ -247,14 +373,7 @@ def bench_mint(endpoint, admin, role_arn, base_env):
             f"policy_document = '{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Action\":\"s3:ListBucket\",\"Resource\":\"*\"}}]}}'\n"
             f'[ledger]\npath = "{home}/leases.db"\npending_grace = "0s"\n'
         )
-    env = dict(
-        base_env,
-        AWS_ACCESS_KEY_ID=admin["access_key_id"],
-        AWS_SECRET_ACCESS_KEY=admin["secret_access_key"],
-        AWS_REGION="us-east-1",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_ENDPOINT_URL=endpoint,
-    )
+    env = keys_env(base_env, admin, endpoint)
     mint = os.path.join(BIN, "mint-creds")
     revoke = os.path.join(BIN, "revoke-lease")
     aws = os.path.join(os.path.dirname(sys.executable), "aws")
@@ -264,6 +383,40 @@ def bench_mint(endpoint, admin, role_arn, base_env):
         ("aws sts assume-role", [aws, "sts", "assume-role", "--role-arn", role_arn, "--role-session-name", "bench"], None, env),
         0.1,
     )
+
+    # credential_process: a call served from the cache vs the CLI's own assume-role, and
+    # twenty parallel calls from a cold cache vs one call.
+    cache_env = dict(env, XDG_RUNTIME_DIR=scratch())
+    cp = [mint, "--config", config, "deployer", "--output", "credential-process"]
+    primed = json.loads(timed(cp, env=cache_env)[1])["AccessKeyId"]
+    compare(
+        "mint-creds --output credential-process, cached, vs aws sts assume-role",
+        ("mint-creds deployer (cached)", cp, None, cache_env),
+        ("aws sts assume-role", [aws, "sts", "assume-role", "--role-arn", role_arn, "--role-session-name", "bench"], None, env),
+        0.02,
+    )
+    again = json.loads(timed(cp, env=cache_env)[1])["AccessKeyId"]
+    assert again == primed, "the cached calls minted anew: the ratio above timed mints"
+    one, twenty = [], []
+    for _ in range(max(1, RUNS // 3)):
+        one.append(timed(cp, env=dict(env, XDG_RUNTIME_DIR=scratch()))[0])
+        cold = dict(env, XDG_RUNTIME_DIR=scratch())
+        start = time.perf_counter()
+        children = [subprocess.Popen(cp, env=cold, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(20)]
+        keys = set()
+        for c in children:
+            out, err = c.communicate()
+            if c.returncode != 0:
+                sys.exit(f"bench: mint-creds failed: {err.decode()[:500]}")
+            keys.add(json.loads(out)["AccessKeyId"])
+        twenty.append(time.perf_counter() - start)
+        assert len(keys) == 1, f"20 parallel calls made {len(keys)} leases"
+    a, b = statistics.median(twenty), statistics.median(one)
+    print("20 parallel credential_process calls (cold cache, one lease between them) vs one call")
+    print(f"  {'20 x mint-creds deployer, at once':<44} {a * 1000:8.2f} ms (median of {len(twenty)})")
+    print(f"  {'1 x mint-creds deployer':<44} {b * 1000:8.2f} ms")
+    print(f"  ratio {a / b:.3f}   target <= 2   {'ok' if a / b <= 2 else 'OVER TARGET'}")
+    print()
 
     # 200 expired iam_user leases swept at once, against a boto3 loop deleting 200 users
     # made the same way (inline policy + access key), one call after another: on bare
