@@ -416,9 +416,15 @@ mod tests {
         assert!(err.to_string().starts_with("cloud_id:"), "{err}");
     }
 
+    /// A header key given twice is a duplicate key of the document (65); names that
+    /// differ only in case are kept, for the checks to refuse.
     #[test]
-    fn duplicate_json_header_keys_are_kept() {
-        let h = parse_headers("h", br#"{"Authorization":["a"],"Authorization":"b"}"#).unwrap();
+    fn duplicate_json_header_keys_are_bad_input() {
+        let err =
+            parse_headers("h", br#"{"Authorization":["a"],"Authorization":"b"}"#).unwrap_err();
+        assert_eq!(err.code(), crate::ExitCode::BadInput);
+        assert!(err.to_string().starts_with("h:"), "{err}");
+        let h = parse_headers("h", br#"{"Authorization":["a"],"authorization":"b"}"#).unwrap();
         assert_eq!(h.len(), 2);
     }
 
